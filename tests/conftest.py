@@ -7,9 +7,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
 
 # Derandomized and database-free: the same code always meets the same examples.
 settings.register_profile(
@@ -30,3 +30,18 @@ def minilm_dir():
     from reference import minilm_dir as _minilm_dir
 
     return _minilm_dir()
+
+
+# Largest reference-vs-HF differences seen in this run, printed at the end ("report the figure").
+MAX_ABS_DIFF: dict[str, float] = {}
+
+
+def record_max_diff(name: str, value: float) -> None:
+    MAX_ABS_DIFF[name] = max(MAX_ABS_DIFF.get(name, 0.0), float(value))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MAX_ABS_DIFF:
+        terminalreporter.section("reference vs Hugging Face: largest |difference| seen")
+        for name, value in sorted(MAX_ABS_DIFF.items()):
+            terminalreporter.write_line(f"{name:<60} {value:.3e}")
