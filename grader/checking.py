@@ -1,0 +1,174 @@
+"""What check modules use to compare a learner's output with the reference and explain failures.
+
+Every failure is a :class:`CheckFailure` carrying, in the learner's terms, which input was
+used, what was expected, what came back, and — when the output matches a known mistake —
+that mistake's id. The pytest plugin turns it into a verdict line; no traceback is shown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+class CheckFailure(AssertionError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        inputs: str | None = None,
+        expected: str | None = None,
+        got: str | None = None,
+        diagnosis: str | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.inputs = inputs
+        self.expected = expected
+        self.got = got
+        self.diagnosis = diagnosis
+
+
+def fail(message: str, *, inputs: str | None = None, diagnosis: str | None = None) -> None:
+    raise CheckFailure(message, inputs=inputs, diagnosis=diagnosis)
+
+
+def describe(**dims: Any) -> str:
+    """``describe(batch=2, seq=5)`` -> "batch=2, seq=5" (None values are left out)."""
+    return ", ".join(f"{k}={v}" for k, v in dims.items() if v is not None)
+
+
+def describe_mask(mask: Tensor) -> str:
+    """A short account of a 0/1 padding mask (batch, seq): which rows have padding."""
+    padded = (mask == 0).sum(dim=-1).tolist()
+    parts = [f"{n} padded in row {row}" for row, n in enumerate(padded) if n]
+    full = [row for row, n in enumerate(padded) if n == mask.shape[-1]]
+    if full:
+        parts.append(f"rows {full} fully padded")
+    return "no padding" if not parts else "; ".join(parts)
+
+
+def _fmt(values: Tensor | list[float]) -> str:
+    values = values.tolist() if isinstance(values, Tensor) else values
+    return "[" + ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in values) + "]"
+
+
+def expect_tensor(
+    got: Any,
+    *,
+    name: str,
+    shape: tuple[int, ...],
+    dtype: torch.dtype | None = None,
+    inputs: str | None = None,
+    shape_names: str | None = None,
+) -> Tensor:
+    """Type, then shape, then dtype: the cheapest, clearest failures first."""
+    if not isinstance(got, Tensor):
+        kind = type(got).__name__
+        hint = " (did you forget to return it?)" if got is None else ""
+        if isinstance(got, tuple | list):
+            hint = f" of length {len(got)} (return a single tensor here)"
+        fail(f"{name} should be a torch.Tensor, got {kind}{hint}", inputs=inputs)
+    if tuple(got.shape) != tuple(shape):
+        named = f" {shape_names}" if shape_names else ""
+        raise CheckFailure(
+            f"{name} has the wrong shape",
+            inputs=inputs,
+            expected=f"shape {tuple(shape)}{named}",
+            got=f"shape {tuple(got.shape)}",
+            diagnosis=None,
+        )
+    if dtype is not None and got.dtype != dtype:
+        fail(f"{name} should have dtype {dtype}, got {got.dtype}", inputs=inputs)
+    return got
+
+
+def _is_close(got: Tensor, want: Tensor, atol: float, rtol: float) -> bool:
+    if got.shape != want.shape:
+        return False
+    if got.dtype.is_floating_point or want.dtype.is_floating_point:
+        return bool(
+            torch.allclose(got.double(), want.double(), atol=atol, rtol=rtol, equal_nan=True)
+        )
+    return bool(torch.equal(got, want))
+
+
+def diagnose(
+    got: Tensor,
+    mistakes: Mapping[str, Callable[[], Tensor]] | None,
+    atol: float,
+    rtol: float = 0.0,
+) -> str | None:
+    """The first known mistake whose output the learner's output matches, if any."""
+    for mistake_id, make_output in (mistakes or {}).items():
+        try:
+            wrong = make_output()
+        except Exception:  # a mistake model that cannot run on this input says nothing
+            continue
+        if isinstance(wrong, Tensor) and _is_close(got.detach(), wrong.detach(), atol, rtol):
+            return mistake_id
+    return None
+
+
+def expect_close(
+    got: Tensor,
+    want: Tensor,
+    *,
+    name: str,
+    inputs: str,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    mistakes: Mapping[str, Callable[[], Tensor]] | None = None,
+    where: Tensor | None = None,
+) -> None:
+    """Values equal to the reference within tolerance; otherwise say where and how far off.
+
+    ``where``: a boolean mask of the positions that count (e.g. real tokens only).
+    ``mistakes``: known-mistake id -> a function computing what that mistake outputs on the
+    same input; a match becomes the diagnosis.
+    """
+    got = expect_tensor(got, name=name, shape=tuple(want.shape), inputs=inputs)
+    got_d = got.detach().double()
+    want_d = want.detach().double()
+    if where is not None:
+        while where.dim() < got_d.dim():
+            where = where.unsqueeze(-1)
+        where = where.expand_as(got_d)
+    nan_where = torch.isnan(got_d) & ~torch.isnan(want_d)
+    if where is not None:
+        nan_where &= where
+    if nan_where.any():
+        index = tuple(int(i) for i in nan_where.nonzero()[0])
+        raise CheckFailure(
+            f"{name} contains NaN (first at index {index}) where the reference is finite",
+            inputs=inputs,
+            diagnosis=diagnose(got, mistakes, atol, rtol),
+        )
+    error = (got_d - want_d).abs() - rtol * want_d.abs()
+    error = torch.nan_to_num(error, nan=0.0, posinf=math.inf)
+    if where is not None:
+        error = torch.where(where, error, torch.zeros_like(error))
+    if bool((error <= atol).all()):
+        return
+    index = tuple(int(i) for i in (error == error.max()).nonzero()[0])
+    worst = float((got_d - want_d).abs()[index])
+    lead, last = index[:-1], index[-1]
+    start = max(0, last - 1) if got.dim() else 0
+    if got.dim():
+        window = slice(start, start + 3)
+        label = f"{name}[{', '.join(map(str, lead))}{', ' if lead else ''}{start}:{start + 3}]"
+        expected, got_values = _fmt(want_d[lead][window]), _fmt(got_d[lead][window])
+    else:
+        label, expected, got_values = name, f"{want_d.item():.6g}", f"{got_d.item():.6g}"
+    raise CheckFailure(
+        f"{name} does not match the reference (largest difference {worst:.3g} at index "
+        f"{index}; tolerance {atol:g})",
+        inputs=inputs,
+        expected=f"{label} = {expected}",
+        got=got_values,
+        diagnosis=diagnose(got, mistakes, atol=max(atol, 1e-4), rtol=max(rtol, 1e-4)),
+    )

@@ -1,0 +1,1 @@
+"""One pytest module per exercise: ``check_<exercise id>.py``. Run them with ``bertprep check``."""

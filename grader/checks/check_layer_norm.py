@@ -1,0 +1,146 @@
+"""Checks for exercise layer_norm (exercises/e01_layer_norm.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.checking import describe, expect_close, expect_tensor, fail
+from grader.strategies import hidden_shapes, non_contiguous, randn, scales, seeds
+
+MODULE = "e01_layer_norm"
+EPSILONS = (1e-12, 1e-5, 1e-3)
+
+
+@pytest.fixture(scope="module")
+def layer_norm(learner):
+    return learner.layer_norm
+
+
+def expected(x, weight, bias, eps):
+    # reference/ uses torch.nn.LayerNorm, i.e. exactly this.
+    return F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
+
+
+def known_mistakes(x, weight, bias, eps):
+    mean = x.mean(-1, keepdim=True)
+    centred = x - mean
+    biased_var = centred.pow(2).mean(-1, keepdim=True)
+    return {
+        "layernorm_bessel_variance": lambda: (
+            centred / torch.sqrt(x.var(-1, keepdim=True) + eps) * weight + bias
+        ),
+        "layernorm_eps_outside_sqrt": lambda: centred / (biased_var.sqrt() + eps) * weight + bias,
+        "layernorm_missing_affine": lambda: centred / torch.sqrt(biased_var + eps),
+        "layernorm_wrong_axis": lambda: (
+            (x - x.mean(0, keepdim=True))
+            / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + eps)
+            * weight
+            + bias
+        ),
+    }
+
+
+def test_returns_a_tensor_of_the_input_shape(layer_norm):
+    """returns a tensor with the shape and dtype of x"""
+    x = randn((2, 3, 8), seed=0)
+    got = layer_norm(x, torch.ones(8), torch.zeros(8), 1e-12)
+    expect_tensor(
+        got,
+        name="output",
+        shape=(2, 3, 8),
+        dtype=torch.float32,
+        inputs="x of shape (2, 3, 8)",
+        shape_names="(batch, seq, hidden)",
+    )
+
+
+@given(
+    shape=hidden_shapes(),
+    seed=seeds,
+    scale=scales,
+    eps=st.sampled_from(EPSILONS),
+    offset=st.sampled_from([0.0, 5.0]),
+    contiguous=st.booleans(),
+)
+def test_matches_the_reference(layer_norm, shape, seed, scale, eps, offset, contiguous):
+    """output matches the reference LayerNorm"""
+    hidden = shape[-1]
+    if scale < 1:
+        offset = 0.0  # a tiny spread on a large offset is ill-conditioned in float32 for anyone
+    x = randn(shape, seed, scale, offset)
+    weight, bias = randn((hidden,), seed + 1, 0.5, 1.0), randn((hidden,), seed + 2, 0.1)
+    if not contiguous:
+        x = non_contiguous(x)
+    inputs = describe(batch=shape[0], seq=shape[1], hidden=hidden, eps=eps) + (
+        f"; x scaled by {scale:g}"
+        + (f", shifted by {offset:g}" if offset else "")
+        + ("" if contiguous else "; non-contiguous x")
+    )
+    got = layer_norm(x, weight, bias, eps)
+    expect_close(
+        got,
+        expected(x, weight, bias, eps),
+        name="output",
+        inputs=inputs,
+        atol=1e-5,
+        rtol=1e-4,
+        mistakes=known_mistakes(x, weight, bias, eps),
+    )
+
+
+@given(shape=hidden_shapes(), seed=seeds)
+def test_each_vector_gets_zero_mean_and_unit_variance(layer_norm, shape, seed):
+    """with weight 1 and bias 0, every (batch, seq) vector has mean 0 and variance 1"""
+    if shape[-1] < 2:
+        shape = (*shape[:-1], 2)
+    x = randn(shape, seed, 3.0, 2.0)
+    got = expect_tensor(
+        layer_norm(x, torch.ones(shape[-1]), torch.zeros(shape[-1]), 1e-12),
+        name="output",
+        shape=shape,
+    )
+    inputs = describe(batch=shape[0], seq=shape[1], hidden=shape[-1])
+    mean = got.mean(-1)
+    var = got.var(-1, unbiased=False)
+    if mean.abs().max() > 1e-4:
+        fail(
+            f"vectors do not have mean 0 over hidden (largest |mean| {mean.abs().max():.3g})",
+            inputs=inputs,
+            diagnosis="layernorm_wrong_axis",
+        )
+    if (var - 1).abs().max() > 1e-3:
+        off = float((var - 1).abs().max())
+        diagnosis = "layernorm_bessel_variance" if var.max() < 1 else None
+        fail(
+            f"vectors do not have variance 1 over hidden (off by {off:.3g})",
+            inputs=inputs,
+            diagnosis=diagnosis,
+        )
+
+
+def test_does_not_modify_its_input(layer_norm):
+    """leaves x, weight and bias unchanged"""
+    x, weight, bias = randn((2, 4, 6), 1), randn((6,), 2), randn((6,), 3)
+    copies = x.clone(), weight.clone(), bias.clone()
+    layer_norm(x, weight, bias, 1e-12)
+    for name, before, after in zip(("x", "weight", "bias"), copies, (x, weight, bias), strict=True):
+        if not torch.equal(before, after):
+            fail(f"{name} was changed in place: compute into new tensors instead")
+
+
+def test_keeps_float64(layer_norm):
+    """keeps the dtype of x (float64 in, float64 out) and lets gradients flow"""
+    x = randn((2, 5), 4).double().requires_grad_()
+    got = layer_norm(
+        x, torch.ones(5, dtype=torch.float64), torch.zeros(5, dtype=torch.float64), 1e-12
+    )
+    got = expect_tensor(
+        got, name="output", shape=(2, 5), dtype=torch.float64, inputs="x float64 of shape (2, 5)"
+    )
+    if not got.requires_grad:
+        fail("the output is detached from x: avoid .detach(), .item() or numpy in the math")
+    got.sum().backward()

@@ -1,0 +1,179 @@
+"""pytest plugin loaded into the grading child process.
+
+It writes one JSON line per check as soon as the check ends (and one when it starts, so a
+crash can be pinned on the check that was running), classifying each outcome in the
+learner's terms: passed, failed (with expected/got/diagnosis), not_started (the stub still
+raises NotImplementedError), error (timeout, memory limit, a file that does not import).
+After a stub or a timeout, the rest of that exercise's checks are skipped: they would only
+say the same thing again, slowly.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+
+from grader.checking import CheckFailure
+
+RESULTS_ENV = "BERTPREP_RESULTS"
+TIMEOUT_PREFIX = "Timeout (>"
+
+_stopped_modules: dict[str, str] = {}
+
+
+def _write(record: dict) -> None:
+    path = os.environ.get(RESULTS_ENV)
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+
+
+def _exercise_of(item: pytest.Item) -> str:
+    return Path(str(item.fspath)).stem.removeprefix("check_")
+
+
+def _title(item: pytest.Item) -> str:
+    doc = getattr(item.function, "__doc__", None) or ""
+    first = doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    return first or item.name.removeprefix("test_").replace("_", " ")
+
+
+def _learner_frame(excinfo: pytest.ExceptionInfo, target_dir: str) -> tuple[str, int] | None:
+    """The innermost traceback frame inside the learner's folder: (file name, line)."""
+    found = None
+    for frame in traceback.extract_tb(excinfo.tb):
+        if frame.filename.startswith(target_dir):
+            found = (os.path.relpath(frame.filename, target_dir), frame.lineno)
+    return found
+
+
+def _classify(item: pytest.Item, call: pytest.CallInfo) -> dict:
+    exc = call.excinfo.value
+    target_dir = os.environ.get("BERTPREP_TARGET", "\0")
+    frame = _learner_frame(call.excinfo, target_dir)
+    location = f"{frame[0]}:{frame[1]}" if frame else None
+    module = item.module.MODULE if hasattr(item, "module") else None
+
+    if isinstance(exc, NotImplementedError):
+        if frame and Path(frame[0]).stem != module:
+            other = Path(frame[0]).stem
+            return dict(
+                status="failed",
+                message=f"this exercise uses your {other}.py, which still raises "
+                f"NotImplementedError: finish that exercise first",
+                location=location,
+                blocked_by=other,
+            )
+        return dict(
+            status="not_started", message="not started (the stub raises NotImplementedError)"
+        )
+    if isinstance(exc, CheckFailure):
+        return dict(
+            status="failed",
+            message=exc.message,
+            inputs=exc.inputs,
+            expected=exc.expected,
+            got=exc.got,
+            diagnosis=exc.diagnosis,
+            location=location,
+        )
+    text = str(exc)
+    if isinstance(exc, pytest.fail.Exception) and text.startswith(TIMEOUT_PREFIX):
+        seconds = text[len(TIMEOUT_PREFIX) :].split("s)")[0]
+        where = f" (last seen at {location})" if location else ""
+        return dict(
+            status="error",
+            kind="timeout",
+            message=f"took longer than {seconds}s: an infinite loop or a very slow path{where}",
+            location=location,
+        )
+    if isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and "can't allocate memory" in text
+    ):
+        return dict(
+            status="error",
+            kind="memory",
+            message="ran out of memory (over the grader's limit): look for a tensor that grows "
+            "with every step or a shape that is far too large",
+            location=location,
+        )
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return dict(
+            status="error",
+            kind="output",
+            message="printed far too much output (over the grader's limit): remove the prints "
+            "inside loops",
+            location=location,
+        )
+    if call.when == "setup":
+        kind = type(exc).__name__
+        detail = text.strip().splitlines()[0] if text.strip() else ""
+        if isinstance(exc, SyntaxError):
+            where = f"{Path(exc.filename or '?').name}:{exc.lineno}"
+            return dict(
+                status="error",
+                kind="import",
+                message=f"your file does not parse: SyntaxError at {where}: {exc.msg}",
+                location=where,
+            )
+        return dict(
+            status="error",
+            kind="import",
+            message=f"your file could not be imported: {kind}: {detail}",
+            location=location,
+        )
+    if isinstance(exc, AssertionError):
+        return dict(status="failed", message=text.strip().splitlines()[0], location=location)
+    where = f" at {location}" if location else ""
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    return dict(
+        status="failed",
+        message=f"your code raised {type(exc).__name__}{where}: {first_line}",
+        location=location,
+    )
+
+
+def pytest_runtest_logstart(nodeid: str, location) -> None:
+    _write({"event": "start", "nodeid": nodeid, "exercise": Path(location[0]).stem[6:]})
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = _stopped_modules.get(_exercise_of(item))
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    exercise = _exercise_of(item)
+    record = None
+    if call.excinfo is not None and call.when in ("setup", "call"):
+        if call.excinfo.errisinstance(pytest.skip.Exception):
+            record = dict(status="skipped", message=str(call.excinfo.value))
+        else:
+            record = _classify(item, call)
+    elif call.when == "call":
+        record = dict(status="passed")
+    if record is not None:
+        record.update(
+            event="result",
+            exercise=exercise,
+            nodeid=item.nodeid,
+            test=item.name,
+            title=_title(item),
+            duration=round(call.duration, 4),
+            time=time.time(),
+        )
+        _write(record)
+        if record["status"] == "not_started" or record.get("kind") in ("timeout", "import"):
+            _stopped_modules[exercise] = f"skipped after: {record['message']}"
+    return report

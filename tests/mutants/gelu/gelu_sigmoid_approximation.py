@@ -1,0 +1,7 @@
+"""Mutant: the sigmoid approximation."""
+
+import torch
+
+
+def gelu(x):
+    return x * torch.sigmoid(1.702 * x)

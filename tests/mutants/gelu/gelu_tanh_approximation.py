@@ -1,0 +1,9 @@
+"""Mutant: the tanh approximation (google-research/bert modeling.py)."""
+
+import math
+
+import torch
+
+
+def gelu(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
