@@ -18,7 +18,7 @@ from grader.catalogue import Catalogue, load_catalogue
 TEST_TIMEOUT_S = 20  # one check (one hypothesis test); a check module may raise it for itself
 RUN_TIMEOUT_BASE_S = 60
 RUN_TIMEOUT_PER_EXERCISE_S = 45
-MEMORY_MB = 4096
+MEMORY_MB = 2048
 OUTPUT_MB = 64
 WORKER_START_TIMEOUT_S = 120
 
@@ -160,6 +160,8 @@ def _crash_message(answer: dict, log_tail: str) -> str:
             "SIGFPE": "a floating-point exception",
         }.get(name, name)
         return f"the check process crashed: {meaning} ({name})"
+    if answer["exit_code"] == 0:
+        return "the check process exited in the middle of a check (os._exit or similar?)"
     detail = log_tail.strip().splitlines()[-1] if log_tail.strip() else ""
     return f"the check process exited unexpectedly (code {answer['exit_code']}) {detail}".strip()
 
@@ -207,7 +209,10 @@ def run_checks(
                 by_exercise: dict[str, list[dict]] = {i: [] for i in remaining}
                 for record in records:
                     by_exercise.setdefault(record.get("exercise", ""), []).append(record)
-                crashed = answer["timed_out"] or answer["exit_code"] not in (0, 1)
+                last = records[-1] if records and records[-1].get("event") == "start" else None
+                # A check that started and never reported means the child died inside it,
+                # even when the exit code looks normal (os._exit(0) in learner code).
+                crashed = answer["timed_out"] or answer["exit_code"] not in (0, 1) or bool(last)
                 if not crashed:
                     for exercise_id in remaining:
                         verdicts[exercise_id] = aggregate(
@@ -217,7 +222,6 @@ def run_checks(
                 # Check modules run in order: those before the one that was running when the
                 # child died are complete, that one gets the crash, the rest run again.
                 log_tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                last = records[-1] if records and records[-1].get("event") == "start" else None
                 culprit = last.get("exercise") if last else None
                 if culprit not in remaining:
                     for exercise_id in remaining:

@@ -1,0 +1,145 @@
+"""``bertprep watch``: a verdict on every save, from a worker that stays warm.
+
+Saving a file in the watched folder grades that exercise again in a fresh fork of the warm
+worker (torch and pytest already imported), so most verdicts arrive well under a second
+after the save. Some editors write through swap files or network mounts that file-system
+events miss: pressing Enter re-runs by hand.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise, load_catalogue
+from grader.progress import Progress, file_digest
+from grader.runner import Verdict, Worker, run_checks
+
+KEYS_HELP = "Enter: re-run · h: hint · n: next exercise · q: quit"
+
+
+class Watcher:
+    """Grades the exercise whose file changed; moves on to the next one after a pass."""
+
+    def __init__(
+        self,
+        folder: Path,
+        catalogue: Catalogue,
+        worker: Worker,
+        on_verdict: Callable[[Exercise, Verdict, float], None],
+        current: Exercise | None = None,
+    ):
+        self.folder = folder
+        self.catalogue = catalogue
+        self.worker = worker
+        self.on_verdict = on_verdict
+        self.current = current or catalogue.exercises[0]
+
+    def exercise_for(self, path: Path) -> Exercise | None:
+        return next((e for e in self.catalogue.exercises if e.file == path.name), None)
+
+    def grade(self, exercise: Exercise, saved_at: float | None = None) -> Verdict:
+        started = saved_at if saved_at is not None else time.time()
+        verdict = run_checks([exercise.id], self.folder, worker=self.worker,
+                             catalogue=self.catalogue)[exercise.id]  # fmt: skip
+        self.on_verdict(exercise, verdict, time.time() - started)
+        return verdict
+
+    def advance(self) -> Exercise | None:
+        ids = self.catalogue.ids()
+        position = ids.index(self.current.id)
+        if position + 1 < len(ids):
+            self.current = self.catalogue.exercises[position + 1]
+            return self.current
+        return None
+
+
+def _watch_events(folder: Path, events: queue.Queue, stop: threading.Event) -> None:
+    from watchfiles import Change, watch
+
+    for changes in watch(folder, debounce=50, step=20, stop_event=stop, rust_timeout=200):
+        for change, name in changes:
+            if change != Change.deleted and name.endswith(".py"):
+                path = Path(name)
+                try:
+                    saved_at = path.stat().st_mtime
+                except OSError:
+                    saved_at = time.time()
+                events.put(("file", path, saved_at))
+
+
+def _read_keys(events: queue.Queue) -> None:
+    for line in sys.stdin:
+        events.put(("key", line.strip().lower(), None))
+    events.put(("key", "eof", None))
+
+
+def run_watch(console: Console, start_id: str | None = None) -> None:
+    from grader.cli import current_status, exercise_path, next_exercise, render_verdict
+
+    catalogue, progress = load_catalogue(), Progress.load()
+    folder = (PROJECT_ROOT / "exercises").resolve()
+    current = catalogue.get(start_id) if start_id else next_exercise(catalogue, progress)
+    if current is None:
+        console.print("[green]Every exercise passes.[/] Nothing to watch.")
+        return
+
+    def on_verdict(exercise: Exercise, verdict: Verdict, seconds: float) -> None:
+        progress.record_verdict(exercise.id, verdict.status, file_digest(exercise_path(exercise)))
+        progress.save()
+        console.rule(f"{exercise.id} · {time.strftime('%H:%M:%S')} · verdict in {seconds:.2f}s")
+        render_verdict(verdict, exercise, progress.hint_level_seen(exercise.id))
+
+    console.print("[dim]starting the grading worker...[/]")
+    with Worker() as worker:
+        watcher = Watcher(folder, catalogue, worker, on_verdict, current)
+        events: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        threading.Thread(target=_watch_events, args=(folder, events, stop), daemon=True).start()
+        threading.Thread(target=_read_keys, args=(events,), daemon=True).start()
+        console.print(f"watching exercises/ · {KEYS_HELP}")
+        watcher.grade(watcher.current)
+        try:
+            while True:
+                kind, value, saved_at = events.get()
+                if kind == "file":
+                    exercise = watcher.exercise_for(value)
+                    if exercise is None:
+                        continue
+                    watcher.current = exercise
+                    verdict = watcher.grade(exercise, saved_at)
+                    if verdict.status == "passed":
+                        upcoming = watcher.advance()
+                        if upcoming is None:
+                            console.print("[green]All exercises pass. Well done.[/]")
+                        elif current_status(upcoming, progress) != "passed":
+                            console.print(f"Next: [bold]{upcoming.id}[/] — edit "
+                                          f"exercises/{upcoming.file}")  # fmt: skip
+                elif value == "eof":
+                    if sys.stdin.isatty():
+                        break  # Ctrl-D; without a terminal, keep watching files
+                elif value in ("q", "quit"):
+                    break
+                elif value == "h":
+                    level = min(3, progress.hint_level_seen(watcher.current.id) + 1)
+                    console.print(f"hint {level}/3: {watcher.current.hints[level - 1]}")
+                    progress.entry(watcher.current.id)["hint_level"] = level
+                    progress.save()
+                elif value == "n":
+                    if watcher.advance() is None:
+                        console.print("This was the last exercise.")
+                    else:
+                        console.print(f"Now on [bold]{watcher.current.id}[/]")
+                        watcher.grade(watcher.current)
+                else:
+                    watcher.grade(watcher.current)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()

@@ -1,0 +1,5 @@
+import os
+
+
+def gelu(x):
+    os.abort()

@@ -1,0 +1,3 @@
+def gelu(x):
+    while True:
+        pass

@@ -1,0 +1,5 @@
+TABLE = {"gelu": 1}["relu"]
+
+
+def gelu(x):
+    return x

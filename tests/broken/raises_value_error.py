@@ -1,0 +1,2 @@
+def gelu(x):
+    raise ValueError("shape mismatch in my gelu")
