@@ -72,8 +72,5 @@ def run_demo(console: Console | None = None) -> bool:
         f"cosine(sentence 1, sentence 2) = {sims[0, 1]:.3f} · "
         f"cosine(sentence 1, sentence 3) = {sims[0, 2]:.3f} · loaded in {loaded:.1f}s"
     )
-    console.print(
-        "Exercises and the grader are on their way; meanwhile read reference/modeling.py, "
-        "and run ./run-tests to see every claim checked."
-    )
+    console.print("The exercises are graded against this reference: run `bertprep` to start.")
     return all(ok for _, _, ok in rows)
