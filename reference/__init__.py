@@ -17,10 +17,14 @@ from reference.modeling import (
     gelu,
     scaled_dot_product_attention,
 )
+from reference.optim import linear_schedule_with_warmup, param_groups
+from reference.pretraining_data import create_nsp_examples, mask_tokens, truncate_seq_pair
+from reference.tokenizer import BasicTokenizer, BertTokenizer, WordpieceTokenizer
 from reference.weights import CheckpointError, load_pretrained, minilm_dir, read_safetensors
 
 __all__ = [
     "BaseModelOutput",
+    "BasicTokenizer",
     "BertConfig",
     "BertForMaskedLM",
     "BertForNextSentencePrediction",
@@ -29,14 +33,21 @@ __all__ = [
     "BertForSequenceClassification",
     "BertForTokenClassification",
     "BertModel",
+    "BertTokenizer",
     "CheckpointError",
     "ClassifierOutput",
     "PreTrainingOutput",
     "QuestionAnsweringOutput",
+    "WordpieceTokenizer",
     "additive_attention_mask",
+    "create_nsp_examples",
     "gelu",
+    "linear_schedule_with_warmup",
     "load_pretrained",
+    "mask_tokens",
     "minilm_dir",
+    "param_groups",
     "read_safetensors",
     "scaled_dot_product_attention",
+    "truncate_seq_pair",
 ]
