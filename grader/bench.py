@@ -66,3 +66,76 @@ def forward_ratio(batch: int = 8, seq: int = 128, repeats: int = 30) -> dict[str
         "seq": seq,
         "repeats": repeats,
     }
+
+
+def check_all_time(target: str = "solutions") -> dict[str, float]:
+    """Wall time of ``bertprep check --all`` on ``target``: worker start-up and grading."""
+    from grader.catalogue import load_catalogue
+    from grader.runner import Worker, run_checks
+    from grader.target import resolve_target
+
+    catalogue = load_catalogue()
+    started = time.perf_counter()
+    with Worker() as worker:
+        warm = time.perf_counter()
+        verdicts = run_checks(catalogue.ids(), resolve_target(target), worker=worker)
+        done = time.perf_counter()
+    slowest = max(verdicts.values(), key=lambda v: v.seconds)
+    return {
+        "exercises": len(verdicts),
+        "passed": sum(v.status == "passed" for v in verdicts.values()),
+        "worker_start_s": warm - started,
+        "grading_s": done - warm,
+        "total_s": done - started,
+        "slowest": f"{slowest.id} ({slowest.seconds:.2f}s of checks)",
+    }
+
+
+def watch_latency(rounds: int = 1) -> dict[str, object]:
+    """Save-to-verdict latency of watch mode, per exercise, on a scratch copy of solutions/.
+
+    Each round rewrites every exercise file (as an editor's save does) and measures from
+    the file's modification time to the verdict, through the same file watcher and warm
+    worker that ``bertprep watch`` uses.
+    """
+    import queue
+    import shutil
+    import tempfile
+    import threading
+    from pathlib import Path
+
+    from grader.catalogue import PROJECT_ROOT, load_catalogue
+    from grader.runner import Worker
+    from grader.watch import Watcher, _watch_events
+
+    catalogue = load_catalogue()
+    latencies: dict[str, list[float]] = {e.id: [] for e in catalogue.exercises}
+    with tempfile.TemporaryDirectory(prefix="bertprep-watch-") as tmp, Worker() as worker:
+        folder = Path(tmp) / "exercises"
+        shutil.copytree(PROJECT_ROOT / "solutions", folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+        events: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        threading.Thread(target=_watch_events, args=(folder, events, stop), daemon=True).start()
+        time.sleep(0.5)  # let the watcher start before the first save
+
+        def record(exercise, verdict, seconds):
+            latencies[exercise.id].append(seconds)
+
+        watcher = Watcher(folder, catalogue, worker, record)
+        for _ in range(rounds):
+            for exercise in catalogue.exercises:
+                path = folder / exercise.file
+                path.write_text(path.read_text() + "\n")
+                _, changed, saved_at = events.get(timeout=30)
+                while changed.name != exercise.file:  # ignore stray events
+                    _, changed, saved_at = events.get(timeout=30)
+                watcher.grade(exercise, saved_at)
+        stop.set()
+    per_exercise = {k: statistics.median(v) for k, v in latencies.items() if v}
+    under = sum(v < 1.0 for v in per_exercise.values())
+    return {
+        "per_exercise_s": per_exercise,
+        "median_s": statistics.median(per_exercise.values()),
+        "under_1s": f"{under}/{len(per_exercise)}",
+    }

@@ -336,13 +336,34 @@ def demo() -> None:
 
 @app.command()
 def bench(
-    repeats: int = typer.Option(30, help="timed rounds per contender"),
+    what: str = typer.Argument("forward", help="forward | grader | all"),
+    repeats: int = typer.Option(30, help="timed rounds per contender (forward)"),
     batch: int = typer.Option(8),
     seq: int = typer.Option(128),
 ) -> None:
-    """Forward-pass time of the reference vs transformers, interleaved in one run (a ratio)."""
-    from grader.bench import forward_ratio
+    """Benchmarks (reported, never pass/fail): reference vs transformers forward time, and
+    the grader's speed (check --all wall time, watch save-to-verdict latency)."""
+    from grader.bench import check_all_time, forward_ratio, watch_latency
 
+    if what not in ("forward", "grader", "all"):
+        err_console.print("bench takes: forward | grader | all")
+        raise typer.Exit(2)
+    if what in ("grader", "all"):
+        timing = check_all_time()
+        console.print(
+            f"bertprep check --all --target solutions: {timing['passed']}/{timing['exercises']} "
+            f"passed in {timing['total_s']:.1f}s (worker start {timing['worker_start_s']:.1f}s, "
+            f"grading {timing['grading_s']:.1f}s; slowest {timing['slowest']}) — target < 30 s"
+        )
+        latency = watch_latency()
+        slow = {k: f"{v:.2f}s" for k, v in latency["per_exercise_s"].items() if v >= 1.0}
+        console.print(
+            f"watch, save -> verdict: median {latency['median_s']:.2f}s, "
+            f"{latency['under_1s']} exercises under 1 s — target < 1 s"
+            + (f"; slower: {slow}" if slow else "")
+        )
+    if what == "grader":
+        return
     result = forward_ratio(batch=batch, seq=seq, repeats=repeats)
     console.print(
         f"BertModel forward, all-MiniLM-L6-v2, batch {result['batch']} x {result['seq']}, "

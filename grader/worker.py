@@ -29,12 +29,15 @@ READY = "ready"
 
 def _preload() -> None:
     # Importing these here is the whole point of a warm worker; no tensor ops are run.
-    import hypothesis  # noqa: F401
+    import hypothesis.extra.pytestplugin  # noqa: F401
     import pytest  # noqa: F401
+    import pytest_timeout  # noqa: F401
     import torch  # noqa: F401
 
     import grader.checking
-    import grader.plugin  # noqa: F401
+    import grader.checks.conftest
+    import grader.plugin
+    import grader.strategies  # noqa: F401
     import reference  # noqa: F401
 
 
@@ -61,13 +64,22 @@ def _child(request: dict) -> int:
     os.environ["BERTPREP_TARGET"] = request["target"]
     os.environ["BERTPREP_RESULTS"] = request["results"]
     os.environ["HF_HUB_OFFLINE"] = "1"
+    # Only the plugins grading needs: auto-loading every installed pytest plugin (anyio's
+    # probes event-loop backends) costs more than the checks of a small exercise.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     os.chdir(request["workdir"])
     import pytest
 
     args = [
         *request["checks"],
         "-p", "grader.plugin",
+        "-p", "pytest_timeout",
+        "-p", "hypothesis.extra.pytestplugin",
         "-p", "no:cacheprovider",
+        "-p", "no:unraisableexception",
+        "-p", "no:threadexception",
+        # Checks raise CheckFailure with their own messages; no assert rewriting needed.
+        "--assert=plain",
         "-c", str(CHECKS_DIR / "pytest.ini"),
         "--rootdir", str(CHECKS_DIR),
         "-q", "--tb=no", "--no-header",
