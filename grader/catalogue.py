@@ -131,6 +131,9 @@ def catalogue_problems(catalogue: Catalogue, root: Path = PROJECT_ROOT) -> list[
             problems.append(f"{where}: lists no known mistakes to diagnose")
         if not exercise.docs.endswith(".md"):
             problems.append(f"{where}: docs page {exercise.docs!r} is not a Markdown path")
+        for language in ("en", "zh"):
+            if not (root / "docs" / language / exercise.docs).is_file():
+                problems.append(f"{where}: missing docs/{language}/{exercise.docs}")
         for folder in ("exercises", "solutions"):
             if not (root / folder / exercise.file).is_file():
                 problems.append(f"{where}: missing {folder}/{exercise.file}")

@@ -156,11 +156,12 @@ def expect_close(
         return
     index = tuple(int(i) for i in (error == error.max()).nonzero()[0])
     worst = float((got_d - want_d).abs()[index])
-    lead, last = index[:-1], index[-1]
+    lead, last = (index[:-1], index[-1]) if index else ((), 0)  # () for a 0-dim tensor
     start = max(0, last - 1) if got.dim() else 0
     if got.dim():
         window = slice(start, start + 3)
-        label = f"{name}[{', '.join(map(str, lead))}{', ' if lead else ''}{start}:{start + 3}]"
+        stop = min(start + 3, got.shape[-1])
+        label = f"{name}[{', '.join(map(str, lead))}{', ' if lead else ''}{start}:{stop}]"
         expected, got_values = _fmt(want_d[lead][window]), _fmt(got_d[lead][window])
     else:
         label, expected, got_values = name, f"{want_d.item():.6g}", f"{got_d.item():.6g}"
@@ -172,3 +173,42 @@ def expect_close(
         got=got_values,
         diagnosis=diagnose(got, mistakes, atol=max(atol, 1e-4), rtol=max(rtol, 1e-4)),
     )
+
+
+def load_weights(module: torch.nn.Module, state_dict: Mapping[str, Tensor], *, name: str) -> None:
+    """``module.load_state_dict(state_dict)``, strict, failing in the learner's terms: which
+    parameter names are missing or unexpected, which shapes differ (e.g. the declarations in
+    ``__init__`` were changed)."""
+    own = module.state_dict()
+    missing = [k for k in state_dict if k not in own]
+    unexpected = [k for k in own if k not in state_dict]
+    wrong = [
+        f"{k} {tuple(own[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in state_dict.items()
+        if k in own and own[k].shape != v.shape
+    ]
+
+    def listed(keys: list[str]) -> str:
+        return ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+
+    problems = []
+    if missing:
+        problems.append(f"missing {listed(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {listed(unexpected)}")
+    if wrong:
+        problems.append(f"wrong shape: {listed(wrong)}")
+    if problems:
+        fail(
+            f"{name} does not load the reference weights ({'; '.join(problems)}): keep the "
+            f"submodules and parameters that __init__ declares, with their names and shapes"
+        )
+    module.load_state_dict(state_dict)
+
+
+class Variants(list):
+    """Known-mistake models as (mistake id, make_output) pairs, for ``expect_close(mistakes=...)``
+    when one mistake can be written in several ways: each way is a pair with the same id."""
+
+    def items(self) -> list[tuple[str, Callable[[], Tensor]]]:
+        return list(self)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import time
 import traceback
 from pathlib import Path
@@ -22,7 +23,17 @@ import pytest
 from grader.checking import CheckFailure
 
 RESULTS_ENV = "BERTPREP_RESULTS"
-TIMEOUT_PREFIX = "Timeout (>"
+TEST_TIMEOUT_ENV = "BERTPREP_TEST_TIMEOUT"
+DEFAULT_TEST_TIMEOUT_S = 20.0
+
+
+class CheckTimeout(BaseException):
+    """Raised by the alarm when a check runs too long.
+
+    A BaseException on purpose: hypothesis treats Exception (and pytest's own Failed) as a
+    failing example and starts shrinking, i.e. calls the looping code again, with the alarm
+    already spent. This one goes straight through to pytest, which records it.
+    """
 
 _stopped_modules: dict[str, str] = {}
 
@@ -86,13 +97,12 @@ def _classify(item: pytest.Item, call: pytest.CallInfo) -> dict:
             location=location,
         )
     text = str(exc)
-    if isinstance(exc, pytest.fail.Exception) and text.startswith(TIMEOUT_PREFIX):
-        seconds = text[len(TIMEOUT_PREFIX) :].split("s)")[0]
+    if isinstance(exc, CheckTimeout):
         where = f" (last seen at {location})" if location else ""
         return dict(
             status="error",
             kind="timeout",
-            message=f"took longer than {seconds}s: an infinite loop or a very slow path{where}",
+            message=f"took longer than {text}s: an infinite loop or a very slow path{where}",
             location=location,
         )
     if isinstance(exc, MemoryError) or (
@@ -143,6 +153,30 @@ def _classify(item: pytest.Item, call: pytest.CallInfo) -> dict:
 
 def pytest_runtest_logstart(nodeid: str, location) -> None:
     _write({"event": "start", "nodeid": nodeid, "exercise": Path(location[0]).stem[6:]})
+
+
+def _time_limit(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker and marker.args:
+        return float(marker.args[0])
+    return float(os.environ.get(TEST_TIMEOUT_ENV, DEFAULT_TEST_TIMEOUT_S))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Run one check under a SIGALRM time limit (the grading child's main thread)."""
+    seconds = _time_limit(item)
+
+    def on_alarm(signum, frame):
+        raise CheckTimeout(f"{seconds:g}")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return (yield)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

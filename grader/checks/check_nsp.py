@@ -1,0 +1,554 @@
+"""Checks for exercise nsp (exercises/e19_nsp.py).
+
+The data functions are random, and a correct implementation may call its ``rng`` in any
+order, so they are checked by what must always hold (lengths, packing, where B comes from)
+and by statistics over a few thousand pairs (50% random next, front and back trimmed alike),
+within 5 standard deviations. Corpus tokens name their origin: "d3s1t0" is document 3,
+sentence 1, token 0, so every segment can be traced back.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.checking import Variants, expect_close, expect_tensor, fail, load_weights
+from grader.strategies import make_generator, randn, randomize_parameters_, seeds
+from reference import BertConfig
+from reference.modeling import BertOnlyNSPHead as ReferenceNSPHead
+from reference.modeling import masked_lm_loss, next_sentence_loss
+
+MODULE = "e19_nsp"
+IGNORE_INDEX = -100
+Z = 5.0
+ATOL, RTOL = 1e-5, 1e-4
+
+
+@pytest.fixture(scope="module")
+def mine(learner):
+    return learner
+
+
+def binomial_gap(k: int, n: int, p: float) -> float:
+    return abs(k - n * p) / math.sqrt(n * p * (1 - p))
+
+
+# ---------------------------------------------------------------------------------------------
+# truncate_seq_pair
+# ---------------------------------------------------------------------------------------------
+
+
+def expected_lengths(len_a: int, len_b: int, max_num_tokens: int) -> tuple[int, int]:
+    """Google's rule decides the lengths exactly (only which ends go is random)."""
+    while len_a + len_b > max_num_tokens:
+        if len_a > len_b:
+            len_a -= 1
+        else:
+            len_b -= 1
+    return len_a, len_b
+
+
+def truncate(mine, tokens_a: list, tokens_b: list, max_num_tokens: int, seed: int) -> None:
+    inputs = describe_truncation(len(tokens_a), len(tokens_b), max_num_tokens, seed)
+    try:
+        mine.truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, random.Random(seed))
+    except IndexError as error:
+        fail(
+            f"truncate_seq_pair raised IndexError ({error}): it popped from an empty list, so "
+            "it kept trimming one list after the other had become the longer one",
+            inputs=inputs,
+            diagnosis="nsp_truncate_wrong_side",
+        )
+
+
+def describe_truncation(len_a: int, len_b: int, max_num_tokens: int, seed: int) -> str:
+    return (
+        f"tokens_a of length {len_a}, tokens_b of length {len_b}, max_num_tokens="
+        f"{max_num_tokens}, rng = random.Random({seed})"
+    )
+
+
+def check_truncation(original_a, original_b, tokens_a, tokens_b, max_num_tokens, seed) -> None:
+    inputs = describe_truncation(len(original_a), len(original_b), max_num_tokens, seed)
+    want = expected_lengths(len(original_a), len(original_b), max_num_tokens)
+    got = (len(tokens_a), len(tokens_b))
+    if got == (len(original_a), len(original_b)) and want != got:
+        fail(
+            "the lists were not shortened: truncate_seq_pair must change tokens_a and tokens_b "
+            "in place (del / pop on the lists you are given); its return value is ignored",
+            inputs=inputs,
+        )
+    if got != want:
+        if sum(got) == sum(want):
+            fail(
+                f"the pair was trimmed to the right total but the wrong lengths: A={got[0]}, "
+                f"B={got[1]}; expected A={want[0]}, B={want[1]} (each step trims the longer "
+                "list, tokens_b when both are equally long)",
+                inputs=inputs,
+                diagnosis="nsp_truncate_wrong_side",
+            )
+        fail(
+            f"after truncation len(A) + len(B) = {sum(got)}; expected {sum(want)} "
+            f"(A={want[0]}, B={want[1]}): trim one token at a time while the total exceeds "
+            "max_num_tokens, and not further",
+            inputs=inputs,
+        )
+    for name, kept, original in (("A", tokens_a, original_a), ("B", tokens_b, original_b)):
+        if kept:
+            start = original.index(kept[0]) if kept[0] in original else -1
+            if start < 0 or list(kept) != original[start : start + len(kept)]:
+                fail(
+                    f"what is left of {name} is not a contiguous piece of the original: "
+                    "remove tokens from the front or the back only",
+                    inputs=inputs,
+                )
+
+
+def test_truncation_trims_the_longer_list_in_place(mine):
+    """truncate_seq_pair trims the longer list, in place, down to max_num_tokens"""
+    for len_a, len_b, max_num_tokens in ((6, 10, 12), (10, 3, 9), (5, 5, 9)):
+        original_a = [f"a{i}" for i in range(len_a)]
+        original_b = [f"b{i}" for i in range(len_b)]
+        tokens_a, tokens_b = list(original_a), list(original_b)
+        truncate(mine, tokens_a, tokens_b, max_num_tokens, 0)
+        check_truncation(original_a, original_b, tokens_a, tokens_b, max_num_tokens, 0)
+
+
+@given(
+    len_a=st.integers(0, 30),
+    len_b=st.integers(0, 30),
+    max_num_tokens=st.integers(0, 70),
+    seed=seeds,
+)
+def test_truncation_lengths_on_drawn_pairs(mine, len_a, len_b, max_num_tokens, seed):
+    """truncate_seq_pair gives the exact lengths of Google's rule on drawn pairs"""
+    original_a = [f"a{i}" for i in range(len_a)]
+    original_b = [f"b{i}" for i in range(len_b)]
+    tokens_a, tokens_b = list(original_a), list(original_b)
+    truncate(mine, tokens_a, tokens_b, max_num_tokens, seed)
+    check_truncation(original_a, original_b, tokens_a, tokens_b, max_num_tokens, seed)
+
+
+def test_truncation_trims_front_and_back_alike(mine):
+    """tokens are removed from the front and from the back about equally often, via rng"""
+    seeds_used, length, keep = 200, 30, 10
+    fronts = 0
+    for seed in range(seeds_used):
+        tokens_a = list(range(length))
+        truncate(mine, tokens_a, [], keep, seed)
+        check_truncation(list(range(length)), [], tokens_a, [], keep, seed)
+        fronts += tokens_a[0]  # the number of tokens removed from the front
+    removed = seeds_used * (length - keep)
+    inputs = (
+        f"{seeds_used} lists of {length} tokens, each trimmed to {keep} with random.Random(seed) "
+        f"for seed 0..{seeds_used - 1}: {removed} removals"
+    )
+    if fronts in (0, removed):
+        end = "back" if fronts == 0 else "front"
+        fail(
+            f"all {removed} tokens were removed from the {end}: Google trims the front or the "
+            "back at random (rng.random() < 0.5), so segments are seen cut at either end",
+            inputs=inputs,
+            diagnosis="nsp_truncate_one_end",
+        )
+    gap = binomial_gap(fronts, removed, 0.5)
+    if gap > Z:
+        fail(
+            f"{fronts} of {removed} removals were from the front ({fronts / removed:.1%}); "
+            f"expected about half (off by {gap:.1f} standard deviations)",
+            inputs=inputs,
+        )
+    # Reproducible from the rng alone, whatever the state of the `random` module.
+    runs = []
+    for global_seed in (1, 2):
+        random.seed(global_seed)
+        tokens_a = list(range(length))
+        truncate(mine, tokens_a, [], keep, 7)
+        runs.append(tokens_a)
+    if runs[0] != runs[1]:
+        fail(
+            "the same rng seed trimmed differently: draw with the rng you are given "
+            "(rng.random()), not with the random module's functions",
+            inputs="a list of 30 tokens trimmed to 10 twice with random.Random(7)",
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# make_nsp_pair
+# ---------------------------------------------------------------------------------------------
+
+
+def make_corpus(sentence_lengths: list[list[int]]) -> list[list[list[str]]]:
+    """Documents whose tokens say where they come from: 'd3s1t0' = doc 3, sentence 1, token 0."""
+    return [
+        [[f"d{d}s{s}t{t}" for t in range(n)] for s, n in enumerate(doc)]
+        for d, doc in enumerate(sentence_lengths)
+    ]
+
+
+def origin(token: str) -> tuple[int, int, int]:
+    d, rest = token[1:].split("s")
+    s, t = rest.split("t")
+    return int(d), int(s), int(t)
+
+
+def random_corpus(seed: int, docs: int, sentences: tuple[int, int], tokens: tuple[int, int]):
+    rng = random.Random(seed)
+    lengths = [[rng.randint(*tokens) for _ in range(rng.randint(*sentences))] for _ in range(docs)]
+    return make_corpus(lengths)
+
+
+def describe_call(documents, doc_index, sentence_index, max_tokens, rng_text) -> str:
+    sizes = [len(d) for d in documents]
+    return (
+        f"a corpus of {len(documents)} documents with {min(sizes)}..{max(sizes)} sentences "
+        f"each; doc_index={doc_index}, sentence_index={sentence_index}, max_tokens={max_tokens}, "
+        f"rng {rng_text}"
+    )
+
+
+def call_pair(mine, documents, doc_index, sentence_index, max_tokens, rng, rng_text):
+    """The learner's (tokens, token_type_ids, label), with A and B split out and checked for
+    the packing [CLS] A [SEP] B [SEP]."""
+    inputs = describe_call(documents, doc_index, sentence_index, max_tokens, rng_text)
+    try:
+        result = mine.make_nsp_pair(documents, doc_index, sentence_index, max_tokens, rng)
+    except IndexError as error:
+        if sentence_index == len(documents[doc_index]) - 1:
+            fail(
+                f"make_nsp_pair raised IndexError ({error}) for the last sentence of a "
+                "document: it has no next sentence, so B must be a random one (label 1)",
+                inputs=inputs,
+            )
+        raise
+    if not isinstance(result, tuple | list) or len(result) != 3:
+        fail(
+            f"return a triple (tokens, token_type_ids, next_sentence_label), got "
+            f"{type(result).__name__}",
+            inputs=inputs,
+        )
+    tokens, token_type_ids, label = result
+    tokens, token_type_ids = list(tokens), list(token_type_ids)
+    if not all(isinstance(t, str) for t in tokens):
+        fail(
+            "tokens must be a list of strings (the corpus's tokens and [CLS]/[SEP])", inputs=inputs
+        )
+    seps = [i for i, t in enumerate(tokens) if t == "[SEP]"]
+    if not tokens or tokens[0] != "[CLS]" or len(seps) != 2 or seps[1] != len(tokens) - 1:
+        fail(
+            f"tokens must be [CLS] A [SEP] B [SEP]; got {tokens[:12]}"
+            + (" ..." if len(tokens) > 12 else ""),
+            inputs=inputs,
+        )
+    tokens_a, tokens_b = tokens[1 : seps[0]], tokens[seps[0] + 1 : seps[1]]
+    if not tokens_a or not tokens_b:
+        fail("segments A and B must both keep at least one token", inputs=inputs)
+    want_types = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
+    if [int(t) for t in token_type_ids] != want_types:
+        fail(
+            f"token_type_ids must be 0 for [CLS] A [SEP] and 1 for B [SEP]: expected "
+            f"{want_types}, got {token_type_ids}",
+            inputs=inputs,
+        )
+    if isinstance(label, torch.Tensor):
+        label = label.item()
+    if label not in (0, 1):
+        fail(f"next_sentence_label must be 0 or 1, got {label!r}", inputs=inputs)
+    if len(tokens) > max_tokens:
+        fail(
+            f"the packed pair has {len(tokens)} tokens, more than max_tokens={max_tokens}: "
+            "truncate A and B to max_tokens - 3 together (room for [CLS] and two [SEP])",
+            inputs=inputs,
+        )
+    return tokens_a, tokens_b, int(label), inputs
+
+
+def test_pair_is_packed_as_cls_a_sep_b_sep(mine):
+    """make_nsp_pair returns ([CLS] A [SEP] B [SEP], segment ids, label), A the asked sentence"""
+    documents = make_corpus([[3, 2, 4], [2, 5], [1, 3, 2]])
+    tokens_a, _, _, inputs = call_pair(
+        mine, documents, 0, 1, 64, random.Random(0), "random.Random(0)"
+    )
+    if tokens_a != documents[0][1]:
+        fail(
+            f"segment A must be sentence 1 of document 0 ({documents[0][1]}), got {tokens_a}",
+            inputs=inputs,
+        )
+
+
+def classify(documents, doc_index: int, sentence_index: int, tokens_b: list[str]) -> str:
+    """'next': B is (a piece of) the sentence after A; 'other': B is from another document;
+    'same': B is from A's document but not the next sentence."""
+    d, s, _ = origin(tokens_b[0])
+    if d != doc_index:
+        return "other"
+    return "next" if s == sentence_index + 1 else "same"
+
+
+def test_half_the_pairs_are_random_and_from_other_documents(mine):
+    """B is the next sentence with label 0 or, half the time, another document's with label 1"""
+    documents = random_corpus(1, docs=30, sentences=(4, 8), tokens=(1, 5))
+    rng = random.Random(2)
+    rng_text = "random.Random(2), shared by all calls"
+    counts = {(label, kind): 0 for label in (0, 1) for kind in ("next", "other", "same")}
+    random_docs, random_sentences = set(), set()
+    example = {}
+    for _ in range(12):
+        for d, document in enumerate(documents):
+            for s in range(len(document) - 1):
+                tokens_a, tokens_b, label, inputs = call_pair(
+                    mine, documents, d, s, 64, rng, rng_text
+                )
+                if tokens_a != list(document[s]):
+                    fail(f"segment A must be sentence {s} of document {d}", inputs=inputs)
+                kind = classify(documents, d, s, tokens_b)
+                counts[label, kind] += 1
+                example.setdefault((label, kind), inputs)
+                if kind == "other":
+                    random_docs.add(origin(tokens_b[0])[0])
+                    random_sentences.add(origin(tokens_b[0])[1])
+    n = sum(counts.values())
+    summary = (
+        f"{n} pairs: label 0 with the next sentence {counts[0, 'next']}, label 1 with another "
+        f"document's {counts[1, 'other']}, label 1 with the next sentence {counts[1, 'next']}, "
+        f"label 0 from another document {counts[0, 'other']}, B from A's own document but not "
+        f"next: {counts[0, 'same'] + counts[1, 'same']}"
+    )
+    inputs = f"{describe_call(documents, 'each', 'each but the last', 64, rng_text)}; {summary}"
+    right = counts[0, "next"] + counts[1, "other"]
+    flipped = counts[1, "next"] + counts[0, "other"]
+    if flipped and not right:
+        fail(
+            "every pair has the opposite label: 0 must mean IsNext (B follows A) and 1 NotNext "
+            "(B is random)",
+            inputs=inputs,
+            diagnosis="nsp_label_flipped",
+        )
+    if counts[1, "same"] or counts[1, "next"]:
+        fail(
+            "some random (label 1) B's come from A's own document: the random sentence must "
+            "be drawn from the other documents only, or a 'NotNext' pair can really be next "
+            "or share A's topic",
+            inputs=inputs,
+            diagnosis="nsp_random_from_same_document",
+        )
+    if counts[0, "other"] or counts[0, "same"]:
+        fail(
+            "some pairs labelled 0 (IsNext) have a B that is not the sentence right after A",
+            inputs=inputs,
+        )
+    gap = binomial_gap(counts[1, "other"], n, 0.5)
+    if gap > Z:
+        fail(
+            f"{counts[1, 'other'] / n:.1%} of the pairs are random; expected half (off by "
+            f"{gap:.1f} standard deviations)",
+            inputs=inputs,
+        )
+    missing = sorted(set(range(len(documents))) - random_docs)
+    if missing:
+        fail(
+            f"no random B was ever taken from documents {missing[:5]}: draw the document "
+            "uniformly among all the others",
+            inputs=inputs,
+        )
+    if len(random_sentences) < 4:
+        fail(
+            f"random B's only ever came from sentence positions {sorted(random_sentences)}: draw "
+            "the sentence uniformly within the random document",
+            inputs=inputs,
+        )
+
+
+def test_last_sentence_gets_a_random_next(mine):
+    """when A is the last sentence of its document, B is random (label 1)"""
+    documents = random_corpus(3, docs=5, sentences=(1, 4), tokens=(1, 4))
+    rng = random.Random(4)
+    for _ in range(20):
+        for d, document in enumerate(documents):
+            s = len(document) - 1
+            _, tokens_b, label, inputs = call_pair(
+                mine, documents, d, s, 64, rng, "random.Random(4), shared by all calls"
+            )
+            if label != 1 or origin(tokens_b[0])[0] == d:
+                fail(
+                    "A is the last sentence of its document, so there is no next sentence: B "
+                    f"must come from another document with label 1 (got label {label}, B from "
+                    f"document {origin(tokens_b[0])[0]})",
+                    inputs=inputs,
+                )
+
+
+def test_long_pairs_are_truncated_and_the_corpus_untouched(mine):
+    """long pairs are cut to max_tokens with truncate_seq_pair; the corpus is not modified"""
+    documents = random_corpus(5, docs=6, sentences=(2, 5), tokens=(1, 30))
+    pristine = copy.deepcopy(documents)
+    rng = random.Random(6)
+    for max_tokens in (5, 8, 16, 40):
+        for d, document in enumerate(documents):
+            for s in range(len(document)):
+                tokens_a, tokens_b, _, inputs = call_pair(
+                    mine, documents, d, s, max_tokens, rng, "random.Random(6), shared by all calls"
+                )
+                if documents != pristine:
+                    fail(
+                        "the corpus was modified: truncate copies of the sentences "
+                        "(list(sentence)), never the corpus's own lists",
+                        inputs=inputs,
+                    )
+                bd, bs, _ = origin(tokens_b[0])
+                want = expected_lengths(len(document[s]), len(documents[bd][bs]), max_tokens - 3)
+                if (len(tokens_a), len(tokens_b)) != want:
+                    fail(
+                        f"A and B were cut to {len(tokens_a)} and {len(tokens_b)} tokens; "
+                        f"expected {want[0]} and {want[1]} (truncate_seq_pair with "
+                        "max_tokens - 3)",
+                        inputs=inputs,
+                    )
+                for name, kept, sentence in (
+                    ("A", tokens_a, document[s]),
+                    ("B", tokens_b, documents[bd][bs]),
+                ):
+                    start = list(sentence).index(kept[0])
+                    if kept != list(sentence[start : start + len(kept)]):
+                        fail(f"{name} is not a contiguous piece of its sentence", inputs=inputs)
+
+
+def test_same_rng_seed_same_pair(mine):
+    """the same rng seed gives the same pairs, whatever the state of the random module"""
+    documents = random_corpus(7, docs=4, sentences=(3, 5), tokens=(1, 6))
+    runs = []
+    for global_seed in (1, 2):
+        random.seed(global_seed)
+        rng = random.Random(8)
+        runs.append(
+            [
+                call_pair(mine, documents, d, 0, 12, rng, "random.Random(8)")[:3]
+                for d in range(len(documents))
+                for _ in range(10)
+            ]
+        )
+    if runs[0] != runs[1]:
+        fail(
+            "the same rng seed gave different pairs: make every random choice with the rng "
+            "you are given (rng.random(), rng.randrange(...)), not the random module",
+            inputs=describe_call(documents, "each", 0, 12, "random.Random(8), twice"),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The NSP head
+# ---------------------------------------------------------------------------------------------
+
+
+def nsp_config(hidden: int) -> BertConfig:
+    return BertConfig(
+        vocab_size=10,
+        hidden_size=hidden,
+        num_hidden_layers=1,
+        num_attention_heads=1,
+        intermediate_size=4,
+        max_position_embeddings=16,
+    )
+
+
+def test_nsp_head_returns_two_logits(mine):
+    """the NSP head returns (batch, 2) logits"""
+    head = mine.BertOnlyNSPHead(nsp_config(8))
+    with torch.no_grad():
+        got = head(randn((2, 5, 8), 0), torch.tanh(randn((2, 8), 1)))
+    expect_tensor(
+        got,
+        name="seq_relationship_logits",
+        shape=(2, 2),
+        dtype=torch.float32,
+        inputs="sequence_output (2, 5, 8), pooled_output (2, 8)",
+        shape_names="(batch, 2)",
+    )
+
+
+@given(batch=st.integers(1, 4), seq=st.integers(1, 6), hidden=st.integers(2, 24), seed=seeds)
+def test_nsp_head_reads_the_pooled_output(mine, batch, seq, hidden, seed):
+    """the NSP head matches the reference: seq_relationship(pooled_output)"""
+    config = nsp_config(hidden)
+    reference = randomize_parameters_(ReferenceNSPHead(config), seed)
+    head = mine.BertOnlyNSPHead(config)
+    load_weights(head, reference.state_dict(), name="BertOnlyNSPHead")
+    sequence_output = randn((batch, seq, hidden), seed + 1)
+    pooled_output = torch.tanh(randn((batch, hidden), seed + 2))
+    inputs = (
+        f"sequence_output ({batch}, {seq}, {hidden}), pooled_output ({batch}, {hidden}), "
+        "seq_relationship weights from the reference"
+    )
+    linear = reference.seq_relationship
+    with torch.no_grad():
+        got = head.eval()(sequence_output, pooled_output)
+        want = reference(pooled_output)
+        mistakes = Variants(
+            [
+                ("nsp_head_without_pooler", lambda: linear(sequence_output[:, 0])),
+                ("nsp_head_without_pooler", lambda: linear(sequence_output.mean(1))),
+            ]
+        )
+    expect_close(
+        got,
+        want,
+        name="seq_relationship_logits",
+        inputs=inputs,
+        atol=ATOL,
+        rtol=RTOL,
+        mistakes=mistakes,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The combined loss
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def loss_cases(draw):
+    batch, seq, vocab = draw(st.integers(1, 4)), draw(st.integers(1, 8)), draw(st.integers(2, 30))
+    g = make_generator(draw(seeds))
+    prediction_logits = torch.randn((batch, seq, vocab), generator=g) * 2
+    labels = torch.randint(vocab, (batch, seq), generator=g)
+    selected = torch.rand((batch, seq), generator=g) < 0.3
+    selected.view(-1)[draw(st.integers(0, batch * seq - 1))] = True
+    labels = labels.masked_fill(~selected, IGNORE_INDEX)
+    seq_relationship_logits = torch.randn((batch, 2), generator=g) * 2
+    next_sentence_label = torch.randint(2, (batch,), generator=g)
+    return prediction_logits, seq_relationship_logits, labels, next_sentence_label
+
+
+@given(case=loss_cases())
+def test_pretraining_loss_matches_the_reference(mine, case):
+    """pretraining_loss matches BertForPreTraining's: masked-LM loss and NSP loss combined"""
+    prediction_logits, seq_relationship_logits, labels, next_sentence_label = case
+    batch, seq, vocab = prediction_logits.shape
+    inputs = (
+        f"prediction_logits ({batch}, {seq}, {vocab}), labels with "
+        f"{int((labels != IGNORE_INDEX).sum())} of {batch * seq} positions labelled; "
+        f"seq_relationship_logits ({batch}, 2), next_sentence_label "
+        f"{next_sentence_label.tolist()}"
+    )
+    got = mine.pretraining_loss(
+        prediction_logits, seq_relationship_logits, labels, next_sentence_label
+    )
+    expect_tensor(got, name="loss", shape=(), inputs=inputs, shape_names="(): a scalar")
+    mlm = masked_lm_loss(prediction_logits, labels)
+    nsp = next_sentence_loss(seq_relationship_logits, next_sentence_label)
+    mistakes = {
+        "nsp_losses_averaged": lambda: (mlm + nsp) / 2,
+        "nsp_label_flipped": lambda: (
+            mlm + F.cross_entropy(seq_relationship_logits, 1 - next_sentence_label)
+        ),
+    }
+    expect_close(
+        got, mlm + nsp, name="loss", inputs=inputs, atol=ATOL, rtol=RTOL, mistakes=mistakes
+    )

@@ -1,0 +1,80 @@
+"""Solution encoder_layer: attention sub-layer, then feed-forward sub-layer, both post-LN.
+
+The module tree mirrors Hugging Face's (attention.self, attention.output.dense, ...), which
+is why a checkpoint's state dict loads as it is; the containers compute nothing themselves,
+so the whole layer reads top to bottom in forward.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from reference import BertConfig
+
+from .e02_gelu import gelu
+from .e05_multi_head import BertSelfAttention
+
+
+class _Holder(nn.Module):
+    """Only holds submodules under Hugging Face's names; BertLayer.forward calls them."""
+
+    def _no_forward(self, *args, **kwargs):
+        raise TypeError(
+            f"{type(self).__name__} only holds submodules and has no forward of its own: call "
+            "its parts from BertLayer.forward, e.g. self.attention.output.dense(...)"
+        )
+
+    forward = _no_forward
+
+
+class BertSelfOutput(_Holder):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+
+class BertAttention(_Holder):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.self = BertSelfAttention(config)
+        self.output = BertSelfOutput(config)
+
+
+class BertIntermediate(_Holder):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+
+
+class BertOutput(_Holder):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+
+class BertLayer(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.attention = BertAttention(config)
+        self.intermediate = BertIntermediate(config)
+        self.output = BertOutput(config)
+
+    def forward(self, hidden_states: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+        # Attention sub-layer. Post-LN: the residual sum is normalised, x = LN(x + f(x)).
+        # Pre-LN would be x + f(LN(x)): easier to train deep without warmup (Xiong et al.
+        # 2020), but not what BERT's weights were trained with.
+        attention = self.attention
+        context = attention.self(hidden_states, attention_mask)
+        update = attention.output.dropout(attention.output.dense(context))
+        hidden_states = attention.output.LayerNorm(hidden_states + update)
+
+        # Feed-forward sub-layer, applied to every position on its own: widen to
+        # intermediate_size (4 x hidden in BERT), GELU, project back. Its residual is the
+        # attention sub-layer's output, not the layer's input.
+        widened = gelu(self.intermediate.dense(hidden_states))
+        update = self.output.dropout(self.output.dense(widened))
+        return self.output.LayerNorm(hidden_states + update)

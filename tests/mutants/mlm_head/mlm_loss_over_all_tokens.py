@@ -1,0 +1,71 @@
+"""Mutant: a hand-written cross-entropy that clamps -100 to class 0 and averages over all
+positions."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from reference import BertConfig
+
+from .e02_gelu import gelu
+
+IGNORE_INDEX = -100
+
+
+class BertPredictionHeadTransform(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, hidden_states: Tensor) -> Tensor:
+        # Order matters: dense, then GELU, then LayerNorm (transformers'
+        # BertPredictionHeadTransform; Google's get_masked_lm_output does the same with its
+        # tanh-GELU). The exact erf GELU is what BERT checkpoints in transformers run.
+        return self.LayerNorm(gelu(self.dense(hidden_states)))
+
+
+class BertLMPredictionHead(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(config)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+        self.decoder.bias = self.bias
+
+    def forward(self, sequence_output: Tensor) -> Tensor:
+        # (batch, seq, hidden) -> (batch, seq, hidden) -> (batch, seq, vocab).
+        # decoder = h @ E^T + b: decoder.weight is E (vocab, hidden) once tied, and
+        # decoder.bias is self.bias, so nothing else is added. Writing h @ E^T alone drops
+        # the output bias (it models each token's prior frequency); adding self.bias after
+        # self.decoder adds it twice.
+        #
+        # Google's trainer saves most of this (batch * seq) x vocab matmul by scoring only
+        # the selected positions (run_pretraining.py gathers them first, `gather_indexes`).
+        # transformers, and this head, score every position and let the loss pick.
+        return self.decoder(self.transform(sequence_output))
+
+    def tie_to(self, word_embeddings: nn.Embedding) -> None:
+        # Assign the Parameter object itself. Copying values (.data.copy_, a clone, or
+        # nn.Parameter(weight.clone())) gives two matrices that drift apart at the first
+        # optimiser step, and that the checkpoint stores twice. nn.Linear's weight is
+        # (out_features, in_features) = (vocab, hidden): the embedding matrix's own shape,
+        # so no transpose is needed (and a transposed view would not be a Parameter).
+        self.decoder.weight = word_embeddings.weight
+        # The bias stays the head's own, under both of its names.
+        self.decoder.bias = self.bias
+
+
+def masked_lm_loss(prediction_logits: Tensor, labels: Tensor) -> Tensor:
+    # Flatten (batch, seq, vocab) -> (batch * seq, vocab): F.cross_entropy wants the classes
+    # on dim 1, and for a 3-D input it would take dim 1 (seq!) as the classes. ignore_index
+    # drops the -100 positions from the sum *and* from the count the mean divides by, so the
+    # loss is the average over the selected tokens only; unselected tokens would be free
+    # answers (they are in the input) and would swamp the signal.
+    #
+    # Pass raw logits: cross_entropy = log_softmax + nll_loss, computed stably. A softmax
+    # before it squashes the scores into [0, 1] and the gradients almost vanish.
+    log_probs = prediction_logits.log_softmax(dim=-1)
+    targets = labels.clamp(min=0).unsqueeze(-1)
+    return -log_probs.gather(-1, targets).squeeze(-1).mean()

@@ -1,0 +1,28 @@
+"""Mutant: labels are a copy of input_ids, never -100, so the loss covers every token."""
+
+import torch
+
+
+def mask_tokens(
+    input_ids,
+    special_tokens_mask,
+    *,
+    mask_token_id,
+    vocab_size,
+    mlm_probability=0.15,
+    mask_replace_prob=0.8,
+    random_replace_prob=0.1,
+    generator=None,
+):
+    labels = input_ids.clone()
+    selected = torch.rand(input_ids.shape, generator=generator) < mlm_probability
+    selected &= ~special_tokens_mask.bool()
+    split = torch.rand(input_ids.shape, generator=generator)
+    to_mask = selected & (split < mask_replace_prob)
+    to_random = selected & (split >= mask_replace_prob)
+    to_random &= split < mask_replace_prob + random_replace_prob
+    inputs = input_ids.clone()
+    inputs[to_mask] = mask_token_id
+    random_ids = torch.randint(vocab_size, input_ids.shape, generator=generator)
+    inputs[to_random] = random_ids[to_random]
+    return inputs, labels

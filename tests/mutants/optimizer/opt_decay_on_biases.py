@@ -1,0 +1,35 @@
+"""Mutant: only LayerNorm parameters are spared; the other biases are decayed."""
+
+from __future__ import annotations
+
+import re
+
+from torch import nn
+
+NO_DECAY_PATTERNS = [
+    re.compile(pattern)
+    for pattern in (r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)")
+]
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if "LayerNorm" in name:
+            no_decay.append(param)
+        else:
+            decay.append(param)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+def linear_warmup_decay(step: int, num_warmup_steps: int, num_training_steps: int) -> float:
+    if step < num_warmup_steps:
+        return step / num_warmup_steps
+    if step >= num_training_steps:
+        return 0.0
+    return (num_training_steps - step) / (num_training_steps - num_warmup_steps)

@@ -1,0 +1,37 @@
+"""Mutant: padding is left out of the sum, but the sum is divided by seq."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def mean_pooling(last_hidden_state: Tensor, attention_mask: Tensor) -> Tensor:
+    # (batch, seq) -> (batch, seq, 1) so it broadcasts over hidden; cast to the hidden
+    # states' dtype (an int or bool mask times floats is fine, but the sum of a bool is not
+    # what we want as a float count).
+    weights = attention_mask.unsqueeze(-1).to(last_hidden_state.dtype)
+    return (last_hidden_state * weights).sum(dim=1) / last_hidden_state.size(1)
+
+
+def sentence_embeddings(
+    model: nn.Module,
+    input_ids: Tensor,
+    attention_mask: Tensor,
+    token_type_ids: Tensor | None = None,
+) -> Tensor:
+    with torch.no_grad():  # inference: no graph to keep
+        output = model(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        )
+    # transformers' ModelOutput and the reference's NamedTuple both have the attribute; a
+    # plain tuple has the last hidden state first (transformers' return_dict=False order).
+    hidden = getattr(output, "last_hidden_state", None)
+    if hidden is None:
+        hidden = output[0]
+    pooled = mean_pooling(hidden, attention_mask)  # (batch, hidden)
+    # L2 over the hidden dimension, one vector at a time (dim=-1). dim=0 would normalise
+    # each feature across the batch, making a sentence's vector depend on its batch-mates.
+    # F.normalize divides by max(norm, eps), so an all-padding row (a zero vector) stays 0.
+    return F.normalize(pooled, p=2, dim=-1)
