@@ -133,7 +133,7 @@ def list_exercises(as_json: bool = typer.Option(False, "--json", help="machine-r
     print_overview(catalogue, progress)
 
 
-def render_verdict(verdict, exercise: Exercise, hint_level: int) -> None:
+def render_verdict(verdict, exercise: Exercise, hint_level: int, folder: str = "exercises") -> None:
     label = {
         "passed": "[green]PASSED[/]",
         "failed": "[red]FAILED[/]",
@@ -158,7 +158,7 @@ def render_verdict(verdict, exercise: Exercise, hint_level: int) -> None:
     if verdict.got:
         console.print(f"  got      {escape(verdict.got)}")
     if verdict.location:
-        console.print(f"  where: exercises/{escape(verdict.location)}")
+        console.print(f"  where: {escape(folder)}/{escape(verdict.location)}")
     if verdict.diagnosis_text:
         console.print(f"  [yellow]diagnosis:[/] {escape(verdict.diagnosis_text)}")
     console.print(f"  next: bertprep hint {exercise.id} --level {min(3, hint_level + 1)}")
@@ -206,7 +206,10 @@ def check(
         print(json.dumps([v.to_json() for v in verdicts.values()], indent=2, ensure_ascii=False))
     else:
         for exercise in chosen:
-            render_verdict(verdicts[exercise.id], exercise, progress.hint_level_seen(exercise.id))
+            render_verdict(
+                verdicts[exercise.id], exercise, progress.hint_level_seen(exercise.id),
+                folder=target if target in ("exercises", "solutions") else str(folder),
+            )  # fmt: skip
         if len(chosen) > 1:
             passed = sum(v.status == "passed" for v in verdicts.values())
             console.print(f"{passed}/{len(chosen)} passed in {elapsed:.1f}s")
@@ -227,7 +230,7 @@ def hint(
     console.print(f"[bold]{exercise.id}[/] hint {shown}/3: {escape(exercise.hints[shown - 1])}")
     if shown < 3 and level is None:
         console.print(f"  (run `bertprep hint {exercise.id}` again for level {shown + 1})")
-    console.print(f"  docs: docs/{exercise.docs}")
+    console.print(f"  read more: docs/en/{exercise.docs} (or `bertprep docs` for the site)")
     if shown > seen:
         progress.entry(exercise.id)["hint_level"] = shown
         progress.save()
@@ -372,6 +375,24 @@ def bench(
         f"  transformers {result['transformers_ms']:8.2f} ms (sdpa)\n"
         f"  ratio reference / transformers = [bold]{result['ratio']:.3f}[/] (target <= 1.00)"
     )
+
+
+@app.command()
+def docs(
+    port: int = typer.Option(8000, help="port on 127.0.0.1"),
+    build_only: bool = typer.Option(False, "--build-only", help="build site/ and exit"),
+) -> None:
+    """Build the documentation site (English and Chinese) and serve it locally, offline."""
+    from grader.docs_site import DocsError, build_site, serve_site
+
+    try:
+        if build_only:
+            console.print(f"site built in {build_site()}")
+        else:
+            serve_site(port=port)
+    except DocsError as err:
+        err_console.print(f"[red]{escape(str(err))}[/]")
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -5,7 +5,7 @@ BERTPREP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$BERTPREP_ROOT/.venv"
 STAMP="$VENV/.bertprep-installed"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
-export TOKENIZERS_PARALLELISM=false
+export TOKENIZERS_PARALLELISM=false NO_MKDOCS_2_WARNING=1
 
 _bertprep_python() {
     for candidate in python3.11 python3 python; do
@@ -34,6 +34,6 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$(_bertprep_wanted_stamp)" ]; th
     echo "bertprep: installing dependencies into .venv" >&2
     # torch first, pinned: an unpinned torch would drag in a multi-GB CUDA build.
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$BERTPREP_ROOT[dev]"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$BERTPREP_ROOT[dev,docs]"
     _bertprep_wanted_stamp >"$STAMP"
 fi
