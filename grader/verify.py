@@ -3,12 +3,14 @@
 1. The catalogue is complete and consistent (hints, blog question, docs page, files, checks).
 2. Every untouched stub in exercises/ grades ``not_started``.
 3. Every solution in solutions/ grades ``passed``.
-4. Every known mistake an exercise lists has a mutant in tests/mutants/<id>/<mistake>.py,
-   and grading that mutant gives ``failed`` with exactly that diagnosis.
+4. Every known mistake an exercise lists has a mutant in tests/mutants/<id>/ — a whole file
+   ``<mistake>.py``, or ``<mistake>.edit``, edits to the solution — and grading that mutant
+   gives ``failed`` with exactly that diagnosis.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -32,13 +34,58 @@ class VerifyReport:
         return not self.problems
 
 
+MUTANT_SUFFIXES = (".py", ".edit")
+EDIT_BLOCK = re.compile(r"^<<<<<<< solution\n(.*?)^=======\n(.*?)^>>>>>>> mutant\n", re.S | re.M)
+
+
+class MutantError(ValueError):
+    """A mutant that cannot be built (an edit that no longer matches its solution)."""
+
+
+def mutant_path(exercise_id: str, mistake: str) -> Path:
+    """``<mistake>.py`` (a whole replacement file) or ``<mistake>.edit`` (edits to the
+    solution); the .py form when both exist."""
+    folder = MUTANTS_DIR / exercise_id
+    for suffix in MUTANT_SUFFIXES:
+        if (folder / f"{mistake}{suffix}").is_file():
+            return folder / f"{mistake}{suffix}"
+    return folder / f"{mistake}.py"
+
+
 def mutant_files(catalogue: Catalogue) -> list[tuple[str, str, Path]]:
     """(exercise id, mistake id, mutant file) for every mistake the catalogue lists."""
     return [
-        (exercise.id, mistake, MUTANTS_DIR / exercise.id / f"{mistake}.py")
+        (exercise.id, mistake, mutant_path(exercise.id, mistake))
         for exercise in catalogue.exercises
         for mistake in exercise.mistakes
     ]
+
+
+def apply_edits(solution: str, edits: str, name: str) -> str:
+    """Apply the ``<<<<<<< solution / ======= / >>>>>>> mutant`` blocks of an .edit file.
+
+    Each solution side must occur exactly once, so a mutant whose solution has since changed
+    fails loudly instead of silently testing something else.
+    """
+    blocks = EDIT_BLOCK.findall(edits)
+    if not blocks:
+        raise MutantError(f"{name}: no <<<<<<< solution / ======= / >>>>>>> mutant block")
+    text = solution
+    for find, replace in blocks:
+        count = text.count(find)
+        if count != 1:
+            raise MutantError(
+                f"{name}: the solution text to replace occurs {count} times, not once:\n{find}"
+            )
+        text = text.replace(find, replace)
+    return text
+
+
+def mutant_source(exercise_file: str, mutant: Path) -> str:
+    if mutant.suffix == ".py":
+        return mutant.read_text(encoding="utf-8")
+    solution = (resolve_target("solutions") / exercise_file).read_text(encoding="utf-8")
+    return apply_edits(solution, mutant.read_text(encoding="utf-8"), mutant.name)
 
 
 def _describe(verdict: Verdict) -> str:
@@ -53,7 +100,7 @@ def grade_mutant(exercise_id: str, mutant: Path, catalogue: Catalogue, worker: W
         shutil.copytree(
             resolve_target("solutions"), target, ignore=shutil.ignore_patterns("__pycache__")
         )
-        shutil.copy(mutant, target / exercise.file)
+        (target / exercise.file).write_text(mutant_source(exercise.file, mutant), "utf-8")
         return run_checks([exercise_id], target, worker=worker, catalogue=catalogue)[exercise_id]
 
 
@@ -67,7 +114,7 @@ def verify(
     report = VerifyReport(problems=catalogue_problems(catalogue))
     ids = only or catalogue.ids()
     listed = {(e, m) for e, m, _ in mutant_files(catalogue)}
-    for path in sorted(MUTANTS_DIR.glob("*/*.py")):
+    for path in sorted(p for p in MUTANTS_DIR.glob("*/*") if p.suffix in MUTANT_SUFFIXES):
         if (path.parent.name, path.stem) not in listed:
             report.problems.append(
                 f"mutant {path.relative_to(PROJECT_ROOT)} is not in the catalogue"
@@ -94,7 +141,11 @@ def verify(
                 report.problems.append(f"{exercise_id}: no mutant for mistake {mistake} at {path}")
                 continue
             progress(f"mutant {exercise_id}/{mistake} should be caught")
-            verdict = grade_mutant(exercise_id, path, catalogue, worker)
+            try:
+                verdict = grade_mutant(exercise_id, path, catalogue, worker)
+            except MutantError as err:
+                report.problems.append(str(err))
+                continue
             report.checked += 1
             if verdict.status != "failed" or verdict.diagnosis != mistake:
                 report.problems.append(

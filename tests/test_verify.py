@@ -9,7 +9,7 @@ import pytest
 
 import grader.verify
 from grader.catalogue import PROJECT_ROOT, catalogue_problems, load_catalogue, parse_catalogue
-from grader.verify import mutant_files, verify
+from grader.verify import MutantError, apply_edits, mutant_files, verify
 
 
 @pytest.mark.timeout(1200)
@@ -57,3 +57,13 @@ def test_catalogue_problems_are_found():
                   "undescribed is not described", "not a Markdown path",
                   "missing exercises/e99_missing.py", "missing check module"):  # fmt: skip
         assert words in problems, words
+
+
+def test_an_edit_that_no_longer_matches_its_solution_is_an_error():
+    solution = "def f(x):\n    return x + 1\n"
+    edit = "<<<<<<< solution\n    return x + 1\n=======\n    return x - 1\n>>>>>>> mutant\n"
+    assert apply_edits(solution, edit, "m.edit") == "def f(x):\n    return x - 1\n"
+    with pytest.raises(MutantError, match="occurs 0 times"):
+        apply_edits(solution.replace("+ 1", "+ 2"), edit, "m.edit")
+    with pytest.raises(MutantError, match="no <<<<<<< solution"):
+        apply_edits(solution, "just text\n", "m.edit")
