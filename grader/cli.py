@@ -404,6 +404,97 @@ def blog() -> None:
         console.print(f"[bold]{question}[/] {escape(text)}\n  {', '.join(ids) or '-'}")
 
 
+LANG_HELP = "zh | en: the language of the questions and answers"
+BANK_HELP = "a folder of question TOML files (default: grader/questions)"
+TOPICS_HELP = "comma-separated topics (default: all), e.g. attention,mlm"
+
+
+def load_questions(bank: Path | None, topics: str | None, lang: str) -> tuple[list, tuple]:
+    """The bank's questions and the chosen topics; exits with every problem named when the
+    bank, a topic or the language is not usable."""
+    from grader.question_bank import LANGUAGES, QUESTIONS_DIR, BankError, load_bank
+
+    if lang not in LANGUAGES:
+        err_console.print(f"--lang takes {' or '.join(LANGUAGES)}, not {lang!r}")
+        raise typer.Exit(2)
+    folder = bank or QUESTIONS_DIR
+    try:
+        questions = load_bank(folder)
+    except BankError as err:
+        err_console.print("[red]The question bank does not follow grader/questions/README.md:[/]")
+        for problem in err.problems:
+            err_console.print(f"  {escape(problem)}")
+        raise typer.Exit(2) from None
+    if not questions:
+        err_console.print(f"No questions in {escape(str(folder))} (one <topic>.toml per topic).")
+        raise typer.Exit(1)
+    known = sorted({q.topic for q in questions})
+    chosen = tuple(t.strip() for t in (topics or "").split(",") if t.strip())
+    unknown = [t for t in chosen if t not in known]
+    if unknown:
+        err_console.print(f"Unknown topics {', '.join(unknown)}; known: {', '.join(known)}")
+        raise typer.Exit(2)
+    return [q for q in questions if not chosen or q.topic in chosen], chosen
+
+
+@app.command()
+def interview(
+    minutes: float = typer.Option(30.0, min=1, help="length of the whole session"),
+    questions: int | None = typer.Option(None, min=1, help="at most this many questions"),
+    topics: str | None = typer.Option(None, help=TOPICS_HELP),
+    lang: str = typer.Option("en", help=LANG_HELP),
+    answer_seconds: float = typer.Option(180.0, min=10, help="time for one answer"),
+    coding: bool = typer.Option(False, "--coding", help="end with a graded coding round"),
+    coding_minutes: float | None = typer.Option(
+        None, min=1, help="time kept for the coding round (default: a third of the session)"
+    ),
+    exercise: str | None = typer.Option(
+        None, help="the coding round's exercise (default: a coding question's, else the next)"
+    ),
+    target: str = typer.Option("exercises", help="where the coding round's code lives"),
+    seed: int | None = typer.Option(None, help="fix the order of new questions"),
+    bank: Path | None = typer.Option(None, help=BANK_HELP),
+) -> None:
+    """A timed mock interview: questions with a countdown, model answers, rubric, follow-ups,
+    an optional graded coding round, then a debrief and a Markdown transcript."""
+    from grader.interview import InterviewPlan, run_interview
+    from grader.review import Deck
+    from grader.sessionio import session_io
+    from grader.target import resolve_target
+
+    chosen, topic_names = load_questions(bank, topics, lang)
+    folder = PROJECT_ROOT / "exercises"
+    if coding:
+        if exercise:
+            resolve_id(load_catalogue(), exercise)
+        try:
+            folder = resolve_target(target)
+        except FileNotFoundError as err:
+            err_console.print(f"[red]{escape(str(err))}[/]")
+            raise typer.Exit(2) from None
+    plan = InterviewPlan(minutes=minutes, max_questions=questions, topics=topic_names,
+                         lang=lang, answer_seconds=answer_seconds, coding=coding,
+                         coding_minutes=coding_minutes, exercise=exercise, target=folder,
+                         seed=seed)  # fmt: skip
+    run_interview(session_io(console), plan, chosen, Deck.load())
+
+
+@app.command()
+def review(
+    limit: int = typer.Option(20, min=1, help="at most this many cards in this session"),
+    topics: str | None = typer.Option(None, help=TOPICS_HELP),
+    lang: str = typer.Option("en", help=LANG_HELP),
+    bank: Path | None = typer.Option(None, help=BANK_HELP),
+) -> None:
+    """Spaced repetition (FSRS) over the question bank: due cards first, then new ones; rate
+    each Again / Hard / Good / Easy (1-4 or a/h/g/e)."""
+    from grader.review import Deck, run_review
+    from grader.sessionio import session_io
+
+    chosen, _ = load_questions(bank, topics, lang)
+    run_review(session_io(console), chosen, Deck.load(), lang=lang, limit=limit)
+
+
 def main() -> None:
     app(prog_name="bertprep")
 

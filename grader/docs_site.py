@@ -381,6 +381,145 @@ def write_exercise_index() -> list[Path]:
     return written
 
 
+# ------------------------------------------------------------ interview question bank
+
+QUESTIONS_TEXT = {
+    "en": {
+        "title": "Interview questions",
+        "intro": (
+            "The question bank `bertprep interview` and `bertprep review` draw from, grouped by "
+            "topic. Try to answer out loud before opening a question; `bertprep interview` "
+            "adds a timer and rubric scoring, `bertprep review` spaced repetition."
+        ),
+        "count": "{n} questions in {t} topics.",
+        "answer": "Model answer",
+        "rubric": "Must mention",
+        "follow_ups": "Follow-ups",
+        "sources": "Sources",
+        "exercise": "Practise it",
+        "kinds": {"concept": "concept", "spot-the-bug": "spot the bug", "coding": "coding"},
+        "difficulty": {1: "warm-up", 2: "standard", 3: "senior"},
+    },
+    "zh": {
+        "title": "面试题",
+        "intro": (
+            "`bertprep interview` 与 `bertprep review` 使用的题库，按主题分组。"
+            "展开答案之前，先试着说出你的回答；`bertprep interview` 带计时和评分要点，"
+            "`bertprep review` 做间隔重复。"
+        ),
+        "count": "共 {n} 道题，{t} 个主题。",
+        "answer": "参考答案",
+        "rubric": "必须提到",
+        "follow_ups": "追问",
+        "sources": "出处",
+        "exercise": "动手练习",
+        "kinds": {"concept": "概念", "spot-the-bug": "找错", "coding": "编程"},
+        "difficulty": {1: "热身", 2: "标准", 3: "资深"},
+    },
+}
+
+
+def questions_page_path(language: str) -> Path:
+    return DOCS_DIR / language / "interview-questions.md"
+
+
+def _source_markdown(source: str) -> str:
+    """A bank source reference as a link where it has a public address."""
+    kind, _, rest = source.partition(":")
+    if kind == "paper":
+        arxiv, _, section = rest.partition("#")
+        return f"[arXiv:{arxiv}](https://arxiv.org/abs/{arxiv}) §{section}"
+    if kind == "docs":
+        return f"<{rest}>"
+    location, _, symbol = rest.partition("#")
+    if location.startswith("bertprep/"):
+        return f"`{location.removeprefix('bertprep/')}` `{symbol}`"
+    owner, repo, path = (location.split("/", 2) + ["", ""])[:3]
+    branch = "main" if owner == "huggingface" else "master"
+    url = f"https://github.com/{owner}/{repo}/blob/{branch}/{path}"
+    return f"[{owner}/{repo} `{path}`]({url}) `{symbol}`"
+
+
+TITLE_CHARS = 110
+
+
+def _title_line(question: str) -> str:
+    """A one-line admonition title: the question's first line of prose, shortened."""
+    lines = [line.strip() for line in question.strip().splitlines()]
+    prose = [line for line in lines if line and not line.startswith(("```", ">"))]
+    title = prose[0] if prose else lines[0].lstrip("> ")
+    if len(title) > TITLE_CHARS:
+        title = title[: TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return _escape(title).replace('"', "&quot;")
+
+
+def _as_markdown(text: str) -> str:
+    """Bank prose is written as Markdown (backticks, emphasis, fenced quotes): keep it, but
+    never let a stray `<` open an HTML tag."""
+    return text.replace("<", "&lt;")
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
+
+
+def render_questions_page(language: str) -> str:
+    """The question bank as one page per language (grader/questions/*.toml, the CLI's data)."""
+    from grader.question_bank import load_bank
+
+    text = QUESTIONS_TEXT[language]
+    questions = load_bank()
+    catalogue = load_catalogue()
+    by_topic: dict[str, list] = {}
+    for question in questions:
+        by_topic.setdefault(question.topic, []).append(question)
+    lines = [
+        f"# {text['title']}",
+        "",
+        f"{INDEX_MARKER} from grader/questions/*.toml; edit the bank, not this page -->",
+        "",
+        text["intro"],
+        "",
+        text["count"].format(n=len(questions), t=len(by_topic)),
+        "",
+    ]
+    for topic, group in by_topic.items():
+        lines += [f"## {topic}", ""]
+        for question in sorted(group, key=lambda q: (q.difficulty, q.id)):
+            body = question.text(language)
+            label = (
+                f"{text['kinds'][question.kind]} · {text['difficulty'][question.difficulty]}"
+            )
+            lines += [f'??? question "{_title_line(body.question)}"', ""]
+            lines += [f"    *{label}* · `{question.id}`", ""]
+            if "\n" in body.question.strip() or len(body.question) > TITLE_CHARS:
+                lines += [_indented(_as_markdown(body.question)), ""]  # quoted code stays whole
+            lines += [f"    **{text['answer']}**", "", _indented(_as_markdown(body.answer)), ""]
+            lines += [f"    **{text['rubric']}**", ""]
+            lines += [f"    - [ ] {_escape(point)}" for point in body.rubric] + [""]
+            lines += [f"    **{text['follow_ups']}**", ""]
+            lines += [f"    - {_escape(follow)}" for follow in body.follow_ups] + [""]
+            if question.exercise:
+                exercise = catalogue.get(question.exercise)
+                lines += [
+                    f"    **{text['exercise']}**: [{_escape(exercise.title)}]"
+                    f"(exercises/{Path(exercise.docs).name}) (`bertprep check {exercise.id}`)",
+                    "",
+                ]
+            sources = "; ".join(_source_markdown(source) for source in question.sources)
+            lines += [f"    **{text['sources']}**: {sources}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_questions_pages() -> list[Path]:
+    written = []
+    for language in LANGUAGES:
+        path = questions_page_path(language)
+        path.write_text(render_questions_page(language), encoding="utf-8")
+        written.append(path)
+    return written
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
@@ -399,7 +538,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-build", action="store_true", help="serve what is already built")
     assets = commands.add_parser("assets", help="fetch KaTeX, Mermaid and the shim only")
     assets.add_argument("--force", action="store_true", help="fetch even if present")
-    commands.add_parser("index", help="rewrite docs/{en,zh}/exercises/index.md")
+    commands.add_parser(
+        "index", help="rewrite the generated pages: exercise index and interview questions"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -409,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "assets":
             print(fetch_assets(force=args.force))
         elif args.command == "index":
-            for path in write_exercise_index():
+            for path in [*write_exercise_index(), *write_questions_pages()]:
                 print(path.relative_to(PROJECT_ROOT))
     except DocsError as error:
         print(f"docs: {error}", file=sys.stderr)

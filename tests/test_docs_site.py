@@ -451,3 +451,14 @@ def test_site_opens_from_file(built_site: Path, tab: tuple[Any, Visit], language
         if "sitemap.xml" not in text and text != "Failed to load resource: net::ERR_FAILED"
     ]
     assert not unexpected_errors, unexpected_errors
+
+
+def test_interview_questions_page_is_current() -> None:
+    """The question-bank page is generated from grader/questions/ — the CLI's own data."""
+    for language in docs_site.LANGUAGES:
+        path = docs_site.questions_page_path(language)
+        assert path.is_file(), f"missing {path}: run `python -m grader.docs_site index`"
+        assert path.read_text(encoding="utf-8") == docs_site.render_questions_page(language), (
+            f"{path.relative_to(PROJECT_ROOT)} is out of date with grader/questions/: run "
+            "`python -m grader.docs_site index`"
+        )

@@ -4,11 +4,12 @@
 #                       no chromium-driver is needed (`playwright install` cannot download
 #                       its own browser here);
 #   fonts-wqy-microhei  without a CJK font, Chinese pages render as tofu boxes;
+#   tmux                the interview test drives `bertprep interview` in a real terminal;
 #   npm                 only when missing: grader/docs_site.py fetches KaTeX and Mermaid with it.
 # Idempotent and quiet: does nothing when all are present. Root, or sudo without a password.
 set -euo pipefail
 
-packages=(chromium fonts-wqy-microhei)
+packages=(chromium fonts-wqy-microhei tmux)
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 for package in "${packages[@]}"; do
