@@ -434,7 +434,7 @@ def _source_markdown(source: str) -> str:
     location, _, symbol = rest.partition("#")
     if location.startswith("bertprep/"):
         return f"`{location.removeprefix('bertprep/')}` `{symbol}`"
-    owner, repo, path = (location.split("/", 2) + ["", ""])[:3]
+    owner, repo, path = [*location.split("/", 2), "", ""][:3]
     branch = "main" if owner == "huggingface" else "master"
     url = f"https://github.com/{owner}/{repo}/blob/{branch}/{path}"
     return f"[{owner}/{repo} `{path}`]({url}) `{symbol}`"
