@@ -106,7 +106,7 @@ def watch_latency(rounds: int = 1) -> dict[str, object]:
 
     from grader.catalogue import PROJECT_ROOT, load_catalogue
     from grader.runner import Worker
-    from grader.watch import Watcher, _watch_events
+    from grader.watch import Watcher, watch_events
 
     catalogue = load_catalogue()
     latencies: dict[str, list[float]] = {e.id: [] for e in catalogue.exercises}
@@ -116,7 +116,7 @@ def watch_latency(rounds: int = 1) -> dict[str, object]:
                         ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
         events: queue.Queue = queue.Queue()
         stop = threading.Event()
-        threading.Thread(target=_watch_events, args=(folder, events, stop), daemon=True).start()
+        threading.Thread(target=watch_events, args=(folder, events, stop), daemon=True).start()
         time.sleep(0.5)  # let the watcher start before the first save
 
         def record(exercise, verdict, seconds):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.catalogue import Catalogue, load_catalogue
@@ -40,12 +40,9 @@ class Verdict:
     diagnosis_text: str | None = None
     location: str | None = None
     seconds: float = 0.0
-    records: list[dict] = field(default_factory=list, repr=False)
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        data.pop("records")
-        return data
+        return asdict(self)
 
 
 def aggregate(exercise_id: str, records: list[dict], catalogue: Catalogue) -> Verdict:
@@ -55,7 +52,7 @@ def aggregate(exercise_id: str, records: list[dict], catalogue: Catalogue) -> Ve
     passed = sum(r["status"] == "passed" for r in results)
     total = len(results)
     seconds = round(sum(r.get("duration", 0.0) for r in results), 3)
-    verdict = Verdict(exercise_id, "passed", passed, total, seconds=seconds, records=results)
+    verdict = Verdict(exercise_id, "passed", passed, total, seconds=seconds)
     if not results:
         verdict.status, verdict.message = "error", "no checks ran"
         return verdict

@@ -60,7 +60,8 @@ class Watcher:
         return None
 
 
-def _watch_events(folder: Path, events: queue.Queue, stop: threading.Event) -> None:
+def watch_events(folder: Path, events: queue.Queue, stop: threading.Event) -> None:
+    """Put ("file", path, saved_at) on ``events`` for every saved .py file under ``folder``."""
     from watchfiles import Change, watch
 
     for changes in watch(folder, debounce=50, step=20, stop_event=stop, rust_timeout=200):
@@ -101,7 +102,7 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
         watcher = Watcher(folder, catalogue, worker, on_verdict, current)
         events: queue.Queue = queue.Queue()
         stop = threading.Event()
-        threading.Thread(target=_watch_events, args=(folder, events, stop), daemon=True).start()
+        threading.Thread(target=watch_events, args=(folder, events, stop), daemon=True).start()
         threading.Thread(target=_read_keys, args=(events,), daemon=True).start()
         console.print(f"watching exercises/ · {KEYS_HELP}")
         watcher.grade(watcher.current)
