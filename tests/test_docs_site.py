@@ -462,3 +462,18 @@ def test_interview_questions_page_is_current() -> None:
             f"{path.relative_to(PROJECT_ROOT)} is out of date with grader/questions/: run "
             "`python -m grader.docs_site index`"
         )
+
+
+def test_sidebar_lists_exercises_in_learning_order() -> None:
+    """Both configs' nav list every exercise page, in the catalogue's order."""
+    from grader.catalogue import load_catalogue
+
+    wanted = [f"exercises/{Path(e.docs).name}" for e in load_catalogue().exercises]
+    for config in ("mkdocs.yml", "mkdocs.zh.yml"):
+        text = (PROJECT_ROOT / config).read_text(encoding="utf-8")
+        listed = [
+            line.strip().removeprefix("- ")
+            for line in text.splitlines()
+            if line.strip().startswith("- exercises/") and "index.md" not in line
+        ]
+        assert listed == wanted, f"{config}: nav exercises differ from grader/catalogue.toml"
