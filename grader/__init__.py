@@ -1,0 +1,16 @@
+"""bertprep's grader: the ``bertprep`` command and everything behind it.
+
+Folders and modules, from the top; imports point down only (tests/test_layout.py holds it):
+
+    cli.py          the typer app: parse options, call one function, set the exit code
+    watch.py, interview/, site/, dev/
+                    features: watch mode, mock interviews and FSRS review, the docs site,
+                    author tools (verify, bench, demo)
+    feedback.py     what the learner reads: overview, verdicts, hints
+    workspace.py    the learner's exercise files: status, next exercise, reset
+    checks/         one check module per exercise, the check kit, hypothesis strategies
+    progress.py     the learner's state file
+    sandbox/        running learner code: target package, warm worker, runner, pytest plugin
+    catalogue.py    exercises, mistakes, hints (catalogue.toml)
+    reference/      (outside grader/) the from-scratch BERT everything is compared with
+"""

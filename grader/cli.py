@@ -1,10 +1,14 @@
-"""The ``bertprep`` command: progress, checks with diagnoses, hints, watch mode, self-check."""
+"""The ``bertprep`` command line: parse options, call one function, set the exit code.
+
+Every command is a few lines; what it does lives in the feature modules (watch, interview,
+site, dev) and the engine below them (feedback, workspace, progress, sandbox). Imports of
+feature modules sit inside the commands so that ``bertprep --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,10 +17,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
-from rich.table import Table
 
 from grader.catalogue import BLOG_QUESTIONS, PROJECT_ROOT, Catalogue, Exercise, load_catalogue
-from grader.progress import Progress, atomic_write_text, file_digest, is_untouched_stub, state_dir
+from grader.progress import Progress, file_digest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -31,149 +34,47 @@ app = typer.Typer(
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-STATUS_STYLE = {
-    "passed": "[green]passed[/]",
-    "failed": "[red]failed[/]",
-    "error": "[red]error[/]",
-    "not_started": "[dim]not started[/]",
-    "in_progress": "[yellow]in progress[/]",
-    "syntax_error": "[red]does not parse[/]",
-}
 
-
-def exercise_path(exercise: Exercise) -> Path:
-    return PROJECT_ROOT / "exercises" / exercise.file
-
-
-def current_status(exercise: Exercise, progress: Progress) -> str:
-    """The last verdict if it is about the file as it is now, else what the file shows."""
-    path = exercise_path(exercise)
-    entry = progress.exercises.get(exercise.id, {})
-    if entry.get("digest") and entry.get("digest") == file_digest(path):
-        return entry["status"]
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError:
-        return "error"
-    if is_untouched_stub(source):
-        return "not_started"
-    try:
-        compile(source, str(path), "exec")
-    except SyntaxError:
-        return "syntax_error"
-    return "in_progress"
-
-
-def next_exercise(catalogue: Catalogue, progress: Progress) -> Exercise | None:
-    for exercise in catalogue.exercises:
-        if current_status(exercise, progress) != "passed":
-            return exercise
-    return None
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` on stderr; raise the returned Exit to stop with ``code``."""
+    err_console.print(f"[red]{escape(message)}[/]")
+    return typer.Exit(code)
 
 
 def resolve_id(catalogue: Catalogue, exercise_id: str) -> Exercise:
     try:
         return catalogue.get(exercise_id)
     except KeyError as err:
-        err_console.print(f"[red]{escape(str(err.args[0]))}[/]")
-        raise typer.Exit(2) from None
+        raise fail(str(err.args[0]), 2) from None
 
 
-def print_overview(catalogue: Catalogue, progress: Progress) -> None:
-    table = Table(title="bertprep: BERT, implemented and graded", title_justify="left")
-    for column in ("#", "id", "exercise", "blog", "status"):
-        table.add_column(column)
-    done = 0
-    for number, exercise in enumerate(catalogue.exercises, start=1):
-        status = current_status(exercise, progress)
-        done += status == "passed"
-        table.add_row(str(number), exercise.id, exercise.title, " ".join(exercise.blog),
-                      STATUS_STYLE.get(status, status))  # fmt: skip
-    console.print(table)
-    console.print(f"{done}/{len(catalogue.exercises)} exercises passed.")
-    upcoming = next_exercise(catalogue, progress)
-    if upcoming is None:
-        console.print("[green]Everything passes.[/] Try `bertprep verify` or the docs' interview "
-                      "questions next.")  # fmt: skip
-        return
-    console.print(
-        f"Next: [bold]{upcoming.id}[/] — {upcoming.summary}\n"
-        f"  1. edit exercises/{upcoming.file}\n"
-        f"  2. run `bertprep check {upcoming.id}` (or keep `bertprep watch` open)\n"
-        f"  3. stuck? `bertprep hint {upcoming.id}`"
-    )
+def resolve_folder(target: str) -> Path:
+    from grader.sandbox.target import resolve_target
+
+    try:
+        return resolve_target(target)
+    except FileNotFoundError as err:
+        raise fail(str(err), 2) from None
 
 
 @app.callback(invoke_without_command=True)
 def main_callback(ctx: typer.Context) -> None:
+    from grader.feedback import print_overview
+
     if ctx.invoked_subcommand is None:
-        print_overview(load_catalogue(), Progress.load())
+        print_overview(console, load_catalogue(), Progress.load())
 
 
 @app.command("list")
 def list_exercises(as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
     """List the exercises in learning order, with their status."""
+    from grader.feedback import exercise_rows, print_overview
+
     catalogue, progress = load_catalogue(), Progress.load()
     if as_json:
-        rows = [
-            {
-                "id": e.id,
-                "title": e.title,
-                "file": f"exercises/{e.file}",
-                "blog": list(e.blog),
-                "prerequisites": list(e.prerequisites),
-                "docs": e.docs,
-                "mistakes": list(e.mistakes),
-                "status": current_status(e, progress),
-            }
-            for e in catalogue.exercises
-        ]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    print_overview(catalogue, progress)
-
-
-def render_verdict(verdict, exercise: Exercise, hint_level: int, folder: str = "exercises") -> None:
-    label = {
-        "passed": "[green]PASSED[/]",
-        "failed": "[red]FAILED[/]",
-        "error": "[red]ERROR[/]",
-        "not_started": "[dim]NOT STARTED[/]",
-    }[verdict.status]
-    counts = f"{verdict.passed}/{verdict.total} checks" if verdict.total else ""
-    console.print(f"[bold]{exercise.id}[/]  {label}  {counts}")
-    if verdict.status == "passed":
-        return
-    if verdict.status == "not_started":
-        console.print(f"  edit exercises/{exercise.file} — {escape(exercise.summary)}")
-        console.print(f"  next: bertprep hint {exercise.id}")
-        return
-    if verdict.check:
-        console.print(f"  check: {escape(verdict.check)}")
-    console.print(f"  problem: {escape(verdict.message)}")
-    if verdict.inputs:
-        console.print(f"  input: {escape(verdict.inputs)}")
-    if verdict.expected:
-        console.print(f"  expected {escape(verdict.expected)}")
-    if verdict.got:
-        console.print(f"  got      {escape(verdict.got)}")
-    if verdict.location:
-        console.print(f"  where: {escape(folder)}/{escape(verdict.location)}")
-    if verdict.diagnosis_text:
-        console.print(f"  [yellow]diagnosis:[/] {escape(verdict.diagnosis_text)}")
-    console.print(f"  next: bertprep hint {exercise.id} --level {min(3, hint_level + 1)}")
-
-
-def grade(exercises: list[Exercise], target: str, worker=None):
-    from grader.runner import run_checks
-    from grader.target import resolve_target
-
-    try:
-        folder = resolve_target(target)
-    except FileNotFoundError as err:
-        err_console.print(f"[red]{escape(str(err))}[/]")
-        raise typer.Exit(2) from None
-    return folder, run_checks([e.id for e in exercises], folder, worker=worker)
+        print(json.dumps(exercise_rows(catalogue, progress), indent=2, ensure_ascii=False))
+    else:
+        print_overview(console, catalogue, progress)
 
 
 @app.command()
@@ -186,6 +87,10 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="machine-readable verdicts"),
 ) -> None:
     """Grade exercises; exit status 0 only if every checked exercise passes."""
+    from grader.feedback import render_verdict
+    from grader.sandbox.runner import run_checks
+    from grader.workspace import exercise_path, next_exercise
+
     catalogue, progress = load_catalogue(), Progress.load()
     if all_exercises:
         chosen = list(catalogue.exercises)
@@ -194,8 +99,9 @@ def check(
     else:
         upcoming = next_exercise(catalogue, progress)
         chosen = [upcoming] if upcoming else list(catalogue.exercises)
+    folder = resolve_folder(target)
     started = time.perf_counter()
-    folder, verdicts = grade(chosen, target)
+    verdicts = run_checks([e.id for e in chosen], folder)
     elapsed = time.perf_counter() - started
     if folder == (PROJECT_ROOT / "exercises").resolve():
         for exercise in chosen:
@@ -205,11 +111,10 @@ def check(
     if as_json:
         print(json.dumps([v.to_json() for v in verdicts.values()], indent=2, ensure_ascii=False))
     else:
+        shown_folder = target if target in ("exercises", "solutions") else str(folder)
         for exercise in chosen:
-            render_verdict(
-                verdicts[exercise.id], exercise, progress.hint_level_seen(exercise.id),
-                folder=target if target in ("exercises", "solutions") else str(folder),
-            )  # fmt: skip
+            render_verdict(console, verdicts[exercise.id], exercise,
+                           progress.hint_level_seen(exercise.id), folder=shown_folder)  # fmt: skip
         if len(chosen) > 1:
             passed = sum(v.status == "passed" for v in verdicts.values())
             console.print(f"{passed}/{len(chosen)} passed in {elapsed:.1f}s")
@@ -223,14 +128,13 @@ def hint(
     level: int | None = typer.Option(None, min=1, max=3, help="1 idea, 2 approach, 3 near-code"),
 ) -> None:
     """Show a hint: each call without --level reveals the next level."""
+    from grader.feedback import print_hint
+
     catalogue, progress = load_catalogue(), Progress.load()
     exercise = resolve_id(catalogue, exercise_id)
     seen = progress.hint_level_seen(exercise.id)
     shown = level or min(3, seen + 1)
-    console.print(f"[bold]{exercise.id}[/] hint {shown}/3: {escape(exercise.hints[shown - 1])}")
-    if shown < 3 and level is None:
-        console.print(f"  (run `bertprep hint {exercise.id}` again for level {shown + 1})")
-    console.print(f"  read more: docs/en/{exercise.docs} (or `bertprep docs` for the site)")
+    print_hint(console, exercise, shown, chained=level is None)
     if shown > seen:
         progress.entry(exercise.id)["hint_level"] = shown
         progress.save()
@@ -254,48 +158,18 @@ def solution(
     console.print(Syntax(source, "python", line_numbers=True, word_wrap=True))
 
 
-def pristine_stub(exercise: Exercise) -> str:
-    """The stub as shipped: the newest committed version of the file that is still a stub."""
-    relative = f"exercises/{exercise.file}"
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), *args],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-
-    try:
-        commits = git("log", "--format=%H", "--", relative).split()
-    except (OSError, subprocess.CalledProcessError):
-        commits = []
-    for commit in commits:
-        try:
-            source = git("show", f"{commit}:{relative}")
-        except subprocess.CalledProcessError:
-            continue
-        if is_untouched_stub(source):
-            return source
-    raise FileNotFoundError(f"no committed stub of {relative} found (reset needs the git history)")
-
-
 @app.command()
 def reset(exercise_id: str) -> None:
     """Restore an exercise's stub; your file is backed up first under .bertprep/backups/."""
-    catalogue = load_catalogue()
-    exercise = resolve_id(catalogue, exercise_id)
+    from grader.workspace import reset_exercise
+
+    exercise = resolve_id(load_catalogue(), exercise_id)
     try:
-        stub = pristine_stub(exercise)
+        backup = reset_exercise(exercise)
     except FileNotFoundError as err:
-        err_console.print(f"[red]{escape(str(err))}[/]")
-        raise typer.Exit(1) from None
-    path = exercise_path(exercise)
-    if path.exists():
-        backup = state_dir() / "backups" / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.py"
-        atomic_write_text(backup, path.read_text(encoding="utf-8"))
+        raise fail(str(err)) from None
+    if backup is not None:
         console.print(f"backed up your file to {backup}")
-    atomic_write_text(path, stub)
     console.print(f"exercises/{exercise.file} is a fresh stub again.")
 
 
@@ -306,7 +180,8 @@ def watch(
     """Re-check the exercise you are editing every time you save (Enter re-runs, q quits)."""
     from grader.watch import run_watch
 
-    run_watch(console, exercise_id)
+    start = resolve_id(load_catalogue(), exercise_id) if exercise_id else None
+    run_watch(console, start.id if start else None)
 
 
 @app.command()
@@ -314,24 +189,16 @@ def verify(
     only: list[str] | None = typer.Option(None, "--only", help="limit to these exercise ids"),
 ) -> None:
     """Check the grader itself: stubs not started, solutions pass, every mutant diagnosed."""
-    from grader.verify import verify as run_verify
+    from grader.dev.verify import run_and_report
 
-    started = time.perf_counter()
-    report = run_verify(only=only, progress=lambda message: console.print(f"[dim]{message}[/]"))
-    elapsed = time.perf_counter() - started
-    for problem in report.problems:
-        console.print(f"[red]✗[/] {escape(problem)}")
-    verdict = "[green]verify passed[/]" if report.ok else "[red]verify failed[/]"
-    console.print(f"{verdict}: {report.checked} gradings, {len(report.problems)} problems, "
-                  f"{elapsed:.1f}s")  # fmt: skip
-    if not report.ok:
+    if not run_and_report(console, only=only):
         raise typer.Exit(1)
 
 
 @app.command()
 def demo() -> None:
     """Show the reference BERT agreeing with transformers on the real MiniLM weights."""
-    from grader.demo import run_demo
+    from grader.dev.demo import run_demo
 
     if not run_demo(console):
         raise typer.Exit(1)
@@ -346,35 +213,14 @@ def bench(
 ) -> None:
     """Benchmarks (reported, never pass/fail): reference vs transformers forward time, and
     the grader's speed (check --all wall time, watch save-to-verdict latency)."""
-    from grader.bench import check_all_time, forward_ratio, watch_latency
+    from grader.dev.bench import report_forward, report_grader
 
     if what not in ("forward", "grader", "all"):
-        err_console.print("bench takes: forward | grader | all")
-        raise typer.Exit(2)
+        raise fail("bench takes: forward | grader | all", 2)
     if what in ("grader", "all"):
-        timing = check_all_time()
-        console.print(
-            f"bertprep check --all --target solutions: {timing['passed']}/{timing['exercises']} "
-            f"passed in {timing['total_s']:.1f}s (worker start {timing['worker_start_s']:.1f}s, "
-            f"grading {timing['grading_s']:.1f}s; slowest {timing['slowest']}) — target < 30 s"
-        )
-        latency = watch_latency()
-        slow = {k: f"{v:.2f}s" for k, v in latency["per_exercise_s"].items() if v >= 1.0}
-        console.print(
-            f"watch, save -> verdict: median {latency['median_s']:.2f}s, "
-            f"{latency['under_1s']} exercises under 1 s — target < 1 s"
-            + (f"; slower: {slow}" if slow else "")
-        )
-    if what == "grader":
-        return
-    result = forward_ratio(batch=batch, seq=seq, repeats=repeats)
-    console.print(
-        f"BertModel forward, all-MiniLM-L6-v2, batch {result['batch']} x {result['seq']}, "
-        f"fp32, inference mode, {result['threads']} threads, median of {result['repeats']}:\n"
-        f"  reference    {result['reference_ms']:8.2f} ms\n"
-        f"  transformers {result['transformers_ms']:8.2f} ms (sdpa)\n"
-        f"  ratio reference / transformers = [bold]{result['ratio']:.3f}[/] (target <= 1.00)"
-    )
+        report_grader(console)
+    if what in ("forward", "all"):
+        report_forward(console, batch=batch, seq=seq, repeats=repeats)
 
 
 @app.command()
@@ -383,7 +229,8 @@ def docs(
     build_only: bool = typer.Option(False, "--build-only", help="build site/ and exit"),
 ) -> None:
     """Build the documentation site (English and Chinese) and serve it locally, offline."""
-    from grader.docs_site import DocsError, build_site, serve_site
+    from grader.site.assets import DocsError
+    from grader.site.build import build_site, serve_site
 
     try:
         if build_only:
@@ -391,8 +238,7 @@ def docs(
         else:
             serve_site(port=port)
     except DocsError as err:
-        err_console.print(f"[red]{escape(str(err))}[/]")
-        raise typer.Exit(1) from None
+        raise fail(str(err)) from None
 
 
 @app.command()
@@ -405,36 +251,21 @@ def blog() -> None:
 
 
 LANG_HELP = "zh | en: the language of the questions and answers"
-BANK_HELP = "a folder of question TOML files (default: grader/questions)"
+BANK_HELP = "a folder of question TOML files (default: grader/interview/questions)"
 TOPICS_HELP = "comma-separated topics (default: all), e.g. attention,mlm"
 
 
 def load_questions(bank: Path | None, topics: str | None, lang: str) -> tuple[list, tuple]:
-    """The bank's questions and the chosen topics; exits with every problem named when the
-    bank, a topic or the language is not usable."""
-    from grader.question_bank import LANGUAGES, QUESTIONS_DIR, BankError, load_bank
+    from grader.interview.bank import BankError, select_questions
 
-    if lang not in LANGUAGES:
-        err_console.print(f"--lang takes {' or '.join(LANGUAGES)}, not {lang!r}")
-        raise typer.Exit(2)
-    folder = bank or QUESTIONS_DIR
     try:
-        questions = load_bank(folder)
+        return select_questions(bank, topics, lang)
     except BankError as err:
-        err_console.print("[red]The question bank does not follow grader/questions/README.md:[/]")
+        err_console.print("[red]The question bank cannot be used "
+                          "(schema: grader/interview/questions/README.md):[/]")  # fmt: skip
         for problem in err.problems:
             err_console.print(f"  {escape(problem)}")
         raise typer.Exit(2) from None
-    if not questions:
-        err_console.print(f"No questions in {escape(str(folder))} (one <topic>.toml per topic).")
-        raise typer.Exit(1)
-    known = sorted({q.topic for q in questions})
-    chosen = tuple(t.strip() for t in (topics or "").split(",") if t.strip())
-    unknown = [t for t in chosen if t not in known]
-    if unknown:
-        err_console.print(f"Unknown topics {', '.join(unknown)}; known: {', '.join(known)}")
-        raise typer.Exit(2)
-    return [q for q in questions if not chosen or q.topic in chosen], chosen
 
 
 @app.command()
@@ -457,21 +288,16 @@ def interview(
 ) -> None:
     """A timed mock interview: questions with a countdown, model answers, rubric, follow-ups,
     an optional graded coding round, then a debrief and a Markdown transcript."""
-    from grader.interview import InterviewPlan, run_interview
-    from grader.review import Deck
-    from grader.sessionio import session_io
-    from grader.target import resolve_target
+    from grader.interview.review import Deck
+    from grader.interview.session import InterviewPlan, run_interview
+    from grader.interview.terminal import session_io
 
     chosen, topic_names = load_questions(bank, topics, lang)
     folder = PROJECT_ROOT / "exercises"
     if coding:
         if exercise:
             resolve_id(load_catalogue(), exercise)
-        try:
-            folder = resolve_target(target)
-        except FileNotFoundError as err:
-            err_console.print(f"[red]{escape(str(err))}[/]")
-            raise typer.Exit(2) from None
+        folder = resolve_folder(target)
     plan = InterviewPlan(minutes=minutes, max_questions=questions, topics=topic_names,
                          lang=lang, answer_seconds=answer_seconds, coding=coding,
                          coding_minutes=coding_minutes, exercise=exercise, target=folder,
@@ -488,8 +314,8 @@ def review(
 ) -> None:
     """Spaced repetition (FSRS) over the question bank: due cards first, then new ones; rate
     each Again / Hard / Good / Easy (1-4 or a/h/g/e)."""
-    from grader.review import Deck, run_review
-    from grader.sessionio import session_io
+    from grader.interview.review import Deck, run_review
+    from grader.interview.terminal import session_io
 
     chosen, _ = load_questions(bank, topics, lang)
     run_review(session_io(console), chosen, Deck.load(), lang=lang, limit=limit)

@@ -18,8 +18,10 @@ from pathlib import Path
 from rich.console import Console
 
 from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise, load_catalogue
+from grader.feedback import render_verdict
 from grader.progress import Progress, file_digest
-from grader.runner import Verdict, Worker, run_checks
+from grader.sandbox.runner import Verdict, Worker, run_checks
+from grader.workspace import current_status, exercise_path, next_exercise
 
 KEYS_HELP = "Enter: re-run · h: hint · n: next exercise · q: quit"
 
@@ -82,8 +84,6 @@ def _read_keys(events: queue.Queue) -> None:
 
 
 def run_watch(console: Console, start_id: str | None = None) -> None:
-    from grader.cli import current_status, exercise_path, next_exercise, render_verdict
-
     catalogue, progress = load_catalogue(), Progress.load()
     folder = (PROJECT_ROOT / "exercises").resolve()
     current = catalogue.get(start_id) if start_id else next_exercise(catalogue, progress)
@@ -95,7 +95,7 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
         progress.record_verdict(exercise.id, verdict.status, file_digest(exercise_path(exercise)))
         progress.save()
         console.rule(f"{exercise.id} · {time.strftime('%H:%M:%S')} · verdict in {seconds:.2f}s")
-        render_verdict(verdict, exercise, progress.hint_level_seen(exercise.id))
+        render_verdict(console, verdict, exercise, progress.hint_level_seen(exercise.id))
 
     console.print("[dim]starting the grading worker...[/]")
     with Worker() as worker:

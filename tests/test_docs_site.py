@@ -1,7 +1,7 @@
 """The docs site: both languages build with --strict, and every page works in a real browser.
 
 The browser half builds the site into a temporary folder (fetching KaTeX / Mermaid once, see
-grader/docs_site.py), serves it on 127.0.0.1 and drives Debian's Chromium with Playwright for
+grader/site/), serves it on 127.0.0.1 and drives Debian's Chromium with Playwright for
 Python. Every page of both languages is opened and must: make no request that leaves the
 loopback server, log no console error, render all its math with KaTeX and all its diagrams to
 SVG with Mermaid, link its language switch to the same page in the other language, and draw
@@ -29,8 +29,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from grader import docs_site
 from grader.catalogue import PROJECT_ROOT
+from grader.site import assets as site_assets
+from grader.site import build as site_build
+from grader.site import pages as site_pages
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying Google's hosts, which this
@@ -57,14 +59,14 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 def source_pages(language: str) -> list[str]:
     """Page paths (as built, e.g. ``exercises/index.html``) from the Markdown in docs/LANG."""
-    root = docs_site.DOCS_DIR / language
+    root = site_assets.DOCS_DIR / language
     return sorted(str(path.relative_to(root).with_suffix(".html")) for path in root.rglob("*.md"))
 
 
 # The 404 page comes from the theme, not from Markdown, and is a page a reader can meet too.
 ALL_PAGES = [
     (language, page)
-    for language in docs_site.LANGUAGES
+    for language in site_assets.LANGUAGES
     for page in [*source_pages(language), "404.html"]
 ]
 
@@ -90,8 +92,8 @@ def test_both_configs_build_strict(tmp_path: Path) -> None:
     """`mkdocs build --strict` passes for mkdocs.yml and mkdocs.zh.yml: no broken link, anchor
     or snippet. (It needs no fetched assets: mkdocs does not open extra_javascript files.)"""
     require_docs_packages()
-    for config, subfolder in docs_site.CONFIGS:
-        result = docs_site.run_mkdocs(config, tmp_path / subfolder)
+    for config, subfolder in site_assets.CONFIGS:
+        result = site_build.run_mkdocs(config, tmp_path / subfolder)
         assert result.returncode == 0, (
             f"mkdocs build --strict -f {config} failed:\n{result.stdout}{result.stderr}"
         )
@@ -106,15 +108,15 @@ def test_both_configs_build_strict(tmp_path: Path) -> None:
 
 
 def test_exercise_index_is_current() -> None:
-    for language in docs_site.LANGUAGES:
-        path = docs_site.index_path(language)
-        assert path.is_file(), f"missing {path}: run `python -m grader.docs_site index`"
+    for language in site_assets.LANGUAGES:
+        path = site_pages.index_path(language)
+        assert path.is_file(), f"missing {path}: run `python -m grader.site index`"
         text = path.read_text(encoding="utf-8")
-        if docs_site.INDEX_MARKER not in text:
+        if site_assets.INDEX_MARKER not in text:
             continue  # written by hand on purpose
-        assert text == docs_site.render_exercise_index(language), (
+        assert text == site_pages.render_exercise_index(language), (
             f"{path.relative_to(PROJECT_ROOT)} is out of date with grader/catalogue.toml or the "
-            "exercise pages: run `python -m grader.docs_site index`"
+            "exercise pages: run `python -m grader.site index`"
         )
 
 
@@ -136,14 +138,14 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Screenshots of pages that no longer exist would mislead whoever looks at the folder.
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     try:
-        return docs_site.build_site(tmp_path_factory.mktemp("site"), quiet=True)
-    except docs_site.DocsError as error:
+        return site_build.build_site(tmp_path_factory.mktemp("site"), quiet=True)
+    except site_assets.DocsError as error:
         pytest.fail(str(error))
 
 
 @pytest.fixture(scope="module")
 def base_url(built_site: Path) -> Iterator[str]:
-    server = docs_site.make_server(built_site, "127.0.0.1", 0)
+    server = site_build.make_server(built_site, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -422,7 +424,7 @@ def test_search_finds_pages(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("language", docs_site.LANGUAGES)
+@pytest.mark.parametrize("language", site_assets.LANGUAGES)
 def test_site_opens_from_file(built_site: Path, tab: tuple[Any, Visit], language: str) -> None:
     """Opened straight from disk (file://), the home page still renders math and diagrams,
     searches, and fetches nothing from outside the site folder. The only thing that fails
@@ -454,13 +456,14 @@ def test_site_opens_from_file(built_site: Path, tab: tuple[Any, Visit], language
 
 
 def test_interview_questions_page_is_current() -> None:
-    """The question-bank page is generated from grader/questions/ — the CLI's own data."""
-    for language in docs_site.LANGUAGES:
-        path = docs_site.questions_page_path(language)
-        assert path.is_file(), f"missing {path}: run `python -m grader.docs_site index`"
-        assert path.read_text(encoding="utf-8") == docs_site.render_questions_page(language), (
-            f"{path.relative_to(PROJECT_ROOT)} is out of date with grader/questions/: run "
-            "`python -m grader.docs_site index`"
+    """The question-bank page is generated from grader/interview/questions/ — the CLI's own data."""
+    for language in site_assets.LANGUAGES:
+        path = site_pages.questions_page_path(language)
+        assert path.is_file(), f"missing {path}: run `python -m grader.site index`"
+        assert path.read_text(encoding="utf-8") == site_pages.render_questions_page(language), (
+            f"{path.relative_to(PROJECT_ROOT)} is out of date with grader/interview/questions/: "
+            "run "
+            "`python -m grader.site index`"
         )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.catalogue import PROJECT_ROOT
-from grader.runner import Worker, run_checks
+from grader.sandbox.runner import Worker, run_checks
 
 BROKEN = Path(__file__).with_name("broken")
 

@@ -21,7 +21,9 @@ from fsrs import Rating
 from rich.console import Console
 
 from grader.catalogue import PROJECT_ROOT, load_catalogue
-from grader.interview import (
+from grader.interview.bank import load_bank
+from grader.interview.review import Deck, run_review
+from grader.interview.session import (
     InterviewPlan,
     InterviewSession,
     draw_questions,
@@ -30,9 +32,7 @@ from grader.interview import (
     rating_for,
     run_interview,
 )
-from grader.question_bank import load_bank
-from grader.review import Deck, run_review
-from grader.sessionio import LineEditor, ScriptedIO
+from grader.interview.terminal import LineEditor, ScriptedIO
 
 FIXTURES = Path(__file__).parent / "fixtures" / "questions"
 BANK = ["--bank", str(FIXTURES)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.catalogue import PROJECT_ROOT
-from grader.question_bank import (
+from grader.interview.bank import (
     LANGUAGES,
     QUESTIONS_DIR,
     BankError,
@@ -74,8 +74,8 @@ def problems_of(tmp_path: Path, text: str, topic: str = "attention") -> list[str
 
 def test_the_real_bank_follows_the_schema():
     questions, problems = read_bank(QUESTIONS_DIR)
-    assert not problems, "grader/questions/ breaks its schema:\n" + "\n".join(problems)
-    assert questions, "grader/questions/ holds no questions yet"
+    assert not problems, "grader/interview/questions/ breaks its schema:\n" + "\n".join(problems)
+    assert questions, "grader/interview/questions/ holds no questions yet"
     assert len({q.id for q in questions}) == len(questions)
     for q in questions:
         assert q.file.stem == q.topic

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-import grader.verify
+import grader.dev.verify
 from grader.catalogue import PROJECT_ROOT, catalogue_problems, load_catalogue, parse_catalogue
-from grader.verify import MutantError, apply_edits, mutant_files, verify
+from grader.dev.verify import MutantError, apply_edits, mutant_files, verify
 
 
 @pytest.mark.timeout(1200)
@@ -30,7 +30,7 @@ def test_verify_rejects_a_mutant_that_is_not_caught(tmp_path, monkeypatch):
     mutants = tmp_path / "mutants"
     shutil.copytree(PROJECT_ROOT / "tests" / "mutants" / "gelu", mutants / "gelu")
     shutil.copy(PROJECT_ROOT / "solutions" / "e02_gelu.py", mutants / "gelu" / "gelu_is_relu.py")
-    monkeypatch.setattr(grader.verify, "MUTANTS_DIR", mutants)
+    monkeypatch.setattr(grader.dev.verify, "MUTANTS_DIR", mutants)
     report = verify(only=["gelu"])
     assert not report.ok
     assert any("gelu/gelu_is_relu" in p and "got passed" in p for p in report.problems)

@@ -5,7 +5,7 @@
 #                       its own browser here);
 #   fonts-wqy-microhei  without a CJK font, Chinese pages render as tofu boxes;
 #   tmux                the interview test drives `bertprep interview` in a real terminal;
-#   npm                 only when missing: grader/docs_site.py fetches KaTeX and Mermaid with it.
+#   npm                 only when missing: grader/site/assets.py fetches KaTeX and Mermaid with it.
 # Idempotent and quiet: does nothing when all are present. Root, or sudo without a password.
 set -euo pipefail
 

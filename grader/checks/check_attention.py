@@ -8,8 +8,8 @@ import pytest
 import torch
 from hypothesis import given
 
-from grader.checking import expect_close, expect_tensor, fail
-from grader.strategies import AttentionCase, attention_cases, randn
+from grader.checks.kit import expect_close, expect_tensor, fail
+from grader.checks.strategies import AttentionCase, attention_cases, randn
 from reference import additive_attention_mask
 from reference import scaled_dot_product_attention as reference_attention
 

@@ -8,8 +8,8 @@ import unicodedata
 import pytest
 from hypothesis import given
 
-from grader.checking import CheckFailure, fail
-from grader.strategies import token_difference, tokenizer_texts
+from grader.checks.kit import CheckFailure, fail
+from grader.checks.strategies import token_difference, tokenizer_texts
 from reference.tokenizer import (
     BasicTokenizer,
     _is_chinese_char,

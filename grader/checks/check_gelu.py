@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given
 
-from grader.checking import expect_close, expect_tensor, fail
-from grader.strategies import hidden_shapes, non_contiguous, randn, scales, seeds
+from grader.checks.kit import expect_close, expect_tensor, fail
+from grader.checks.strategies import hidden_shapes, non_contiguous, randn, scales, seeds
 
 MODULE = "e02_gelu"
 

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checking import describe, expect_close, expect_tensor, fail
-from grader.strategies import hidden_shapes, non_contiguous, randn, scales, seeds
+from grader.checks.kit import describe, expect_close, expect_tensor, fail
+from grader.checks.strategies import hidden_shapes, non_contiguous, randn, scales, seeds
 
 MODULE = "e01_layer_norm"
 EPSILONS = (1e-12, 1e-5, 1e-3)

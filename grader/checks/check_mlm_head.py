@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import Tensor
 
-from grader.checking import Variants, expect_close, expect_tensor, fail, load_weights
-from grader.strategies import (
+from grader.checks.kit import Variants, expect_close, expect_tensor, fail, load_weights
+from grader.checks.strategies import (
     bert_configs,
     describe_config,
     make_generator,

@@ -20,8 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import Tensor
 
-from grader.checking import expect_tensor, fail
-from grader.strategies import make_generator, seeds
+from grader.checks.kit import expect_tensor, fail
+from grader.checks.strategies import make_generator, seeds
 
 MODULE = "e08_mlm_masking"
 IGNORE_INDEX = -100

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checking import Variants, expect_close, expect_tensor, fail, load_weights
-from grader.strategies import make_generator, randn, randomize_parameters_, seeds
+from grader.checks.kit import Variants, expect_close, expect_tensor, fail, load_weights
+from grader.checks.strategies import make_generator, randn, randomize_parameters_, seeds
 from reference import BertConfig
 from reference.modeling import BertOnlyNSPHead as ReferenceNSPHead
 from reference.modeling import masked_lm_loss, next_sentence_loss

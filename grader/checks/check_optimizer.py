@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from grader.checking import CheckFailure, expect_close, fail
-from grader.finetuning import closest
+from grader.checks.head_checks import closest
+from grader.checks.kit import CheckFailure, expect_close, fail
 from reference import BertConfig, BertForPreTraining, BertForSequenceClassification
 from reference.optim import linear_schedule_with_warmup, linear_warmup_decay_factor
 from reference.optim import param_groups as reference_param_groups

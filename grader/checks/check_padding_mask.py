@@ -7,8 +7,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checking import CheckFailure, describe, describe_mask, expect_tensor, fail
-from grader.strategies import padding_masks
+from grader.checks.kit import CheckFailure, describe, describe_mask, expect_tensor, fail
+from grader.checks.strategies import padding_masks
 
 MODULE = "e03_padding_mask"
 

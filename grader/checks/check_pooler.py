@@ -7,8 +7,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checking import describe, expect_close, expect_tensor, fail, load_weights
-from grader.strategies import (
+from grader.checks.kit import describe, expect_close, expect_tensor, fail, load_weights
+from grader.checks.strategies import (
     final_example,
     non_contiguous,
     randn,

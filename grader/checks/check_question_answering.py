@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from grader.checking import expect_close, expect_tensor, fail
-from grader.finetuning import (
+from grader.checks.head_checks import (
     EncoderBatch,
     closest,
     construct,
@@ -26,7 +25,8 @@ from grader.finetuning import (
     scramble,
     small_config,
 )
-from grader.strategies import make_generator, seeds
+from grader.checks.kit import expect_close, expect_tensor, fail
+from grader.checks.strategies import make_generator, seeds
 from reference import BertForQuestionAnswering
 
 MODULE = "e12_question_answering"

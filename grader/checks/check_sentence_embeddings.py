@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from grader.checking import describe_mask, expect_close, expect_tensor, fail
-from grader.strategies import (
+from grader.checks.kit import describe_mask, expect_close, expect_tensor, fail
+from grader.checks.strategies import (
     bert_configs,
     describe_config,
     non_contiguous,

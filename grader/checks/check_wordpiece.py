@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checking import CheckFailure, fail
-from grader.strategies import token_difference, tokenizer_texts
+from grader.checks.kit import CheckFailure, fail
+from grader.checks.strategies import token_difference, tokenizer_texts
 from reference import minilm_dir
 from reference.tokenizer import BasicTokenizer, WordpieceTokenizer, load_vocab
 

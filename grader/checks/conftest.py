@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, settings
 
-from grader.target import load_exercise_module, target_from_env
+from grader.sandbox.target import load_exercise_module, target_from_env
 
 settings.register_profile(
     "grading",

@@ -1,10 +1,10 @@
-"""The interview question bank: load the TOML files in ``grader/questions/`` and validate them.
+"""The interview question bank: load the TOML files in ``questions/`` beside this module and
+validate them.
 
-The schema is the one documented in ``grader/questions/README.md``. The bank is data written by
-hand in two languages, so the loader checks everything a reader or the interview mode relies
-on and reports *every* problem at once, each naming its file and question id, instead of
-failing on the first one: a bank author fixes a whole file in one pass. (The module is not
-named ``questions.py``: that name would shadow the data folder ``grader/questions/``.)
+The schema is the one documented in ``grader/interview/questions/README.md``. The bank is data
+written by hand in two languages, so the loader checks everything a reader or the interview
+mode relies on and reports *every* problem at once, each naming its file and question id,
+instead of failing on the first one: a bank author fixes a whole file in one pass.
 """
 
 from __future__ import annotations
@@ -284,3 +284,23 @@ def load_bank(folder: Path = QUESTIONS_DIR, root: Path = PROJECT_ROOT) -> list[Q
 
 def topics(questions: Iterable[Question]) -> list[str]:
     return sorted({q.topic for q in questions})
+
+
+def select_questions(
+    folder: Path | None, topic_list: str | None, lang: str
+) -> tuple[list[Question], tuple[str, ...]]:
+    """The bank's questions on the chosen comma-separated topics (all when empty), and those
+    topics. Raises BankError naming every problem when the bank, a topic or the language is
+    not usable."""
+    if lang not in LANGUAGES:
+        raise BankError([f"--lang takes {' or '.join(LANGUAGES)}, not {lang!r}"])
+    folder = folder or QUESTIONS_DIR
+    questions = load_bank(folder)
+    if not questions:
+        raise BankError([f"no questions in {folder} (one <topic>.toml per topic)"])
+    known = topics(questions)
+    chosen = tuple(t.strip() for t in (topic_list or "").split(",") if t.strip())
+    unknown = [t for t in chosen if t not in known]
+    if unknown:
+        raise BankError([f"unknown topics {', '.join(unknown)}; known: {', '.join(known)}"])
+    return [q for q in questions if not chosen or q.topic in chosen], chosen

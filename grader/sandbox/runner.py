@@ -82,12 +82,12 @@ def aggregate(exercise_id: str, records: list[dict], catalogue: Catalogue) -> Ve
 
 
 class Worker:
-    """A ``python -m grader.worker`` child that stays warm between grading runs."""
+    """A ``python -m grader.sandbox.worker`` child that stays warm between grading runs."""
 
     def __init__(self) -> None:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker"],
+            [sys.executable, "-m", "grader.sandbox.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -31,9 +31,9 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
 
+from grader.interview.bank import Question
+from grader.interview.terminal import SessionIO
 from grader.progress import atomic_write_text, state_dir
-from grader.question_bank import Question
-from grader.sessionio import SessionIO
 
 VERSION = 1
 STATE_FILE = "review.json"

@@ -13,13 +13,17 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.console import Console
+from rich.markup import escape
+
 from grader.catalogue import PROJECT_ROOT, Catalogue, catalogue_problems, load_catalogue
-from grader.runner import Verdict, Worker, run_checks
-from grader.target import resolve_target
+from grader.sandbox.runner import Verdict, Worker, run_checks
+from grader.sandbox.target import resolve_target
 
 MUTANTS_DIR = PROJECT_ROOT / "tests" / "mutants"
 
@@ -153,3 +157,16 @@ def verify(
                     f"got {_describe(verdict)}"
                 )
     return report
+
+
+def run_and_report(console: Console, only: list[str] | None = None) -> bool:
+    """``bertprep verify``: grade every stub, solution and mutant, print each problem."""
+    started = time.perf_counter()
+    report = verify(only=only, progress=lambda message: console.print(f"[dim]{message}[/]"))
+    elapsed = time.perf_counter() - started
+    for problem in report.problems:
+        console.print(f"[red]✗[/] {escape(problem)}")
+    verdict = "[green]verify passed[/]" if report.ok else "[red]verify failed[/]"
+    console.print(f"{verdict}: {report.checked} gradings, {len(report.problems)} problems, "
+                  f"{elapsed:.1f}s")  # fmt: skip
+    return report.ok

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from rich.console import Console
 
 
 def interleaved_timings(
@@ -71,8 +72,8 @@ def forward_ratio(batch: int = 8, seq: int = 128, repeats: int = 30) -> dict[str
 def check_all_time(target: str = "solutions") -> dict[str, float]:
     """Wall time of ``bertprep check --all`` on ``target``: worker start-up and grading."""
     from grader.catalogue import load_catalogue
-    from grader.runner import Worker, run_checks
-    from grader.target import resolve_target
+    from grader.sandbox.runner import Worker, run_checks
+    from grader.sandbox.target import resolve_target
 
     catalogue = load_catalogue()
     started = time.perf_counter()
@@ -105,7 +106,7 @@ def watch_latency(rounds: int = 1) -> dict[str, object]:
     from pathlib import Path
 
     from grader.catalogue import PROJECT_ROOT, load_catalogue
-    from grader.runner import Worker
+    from grader.sandbox.runner import Worker
     from grader.watch import Watcher, watch_events
 
     catalogue = load_catalogue()
@@ -139,3 +140,32 @@ def watch_latency(rounds: int = 1) -> dict[str, object]:
         "median_s": statistics.median(per_exercise.values()),
         "under_1s": f"{under}/{len(per_exercise)}",
     }
+
+
+def report_grader(console: Console) -> None:
+    """``bertprep bench grader``: check --all wall time and watch save-to-verdict latency."""
+    timing = check_all_time()
+    console.print(
+        f"bertprep check --all --target solutions: {timing['passed']}/{timing['exercises']} "
+        f"passed in {timing['total_s']:.1f}s (worker start {timing['worker_start_s']:.1f}s, "
+        f"grading {timing['grading_s']:.1f}s; slowest {timing['slowest']}) — target < 30 s"
+    )
+    latency = watch_latency()
+    slow = {k: f"{v:.2f}s" for k, v in latency["per_exercise_s"].items() if v >= 1.0}
+    console.print(
+        f"watch, save -> verdict: median {latency['median_s']:.2f}s, "
+        f"{latency['under_1s']} exercises under 1 s — target < 1 s"
+        + (f"; slower: {slow}" if slow else "")
+    )
+
+
+def report_forward(console: Console, batch: int, seq: int, repeats: int) -> None:
+    """``bertprep bench forward``: the reference's forward time against transformers'."""
+    result = forward_ratio(batch=batch, seq=seq, repeats=repeats)
+    console.print(
+        f"BertModel forward, all-MiniLM-L6-v2, batch {result['batch']} x {result['seq']}, "
+        f"fp32, inference mode, {result['threads']} threads, median of {result['repeats']}:\n"
+        f"  reference    {result['reference_ms']:8.2f} ms\n"
+        f"  transformers {result['transformers_ms']:8.2f} ms (sdpa)\n"
+        f"  ratio reference / transformers = [bold]{result['ratio']:.3f}[/] (target <= 1.00)"
+    )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.checking import CheckFailure
+from grader.sandbox.failure import CheckFailure
 
 RESULTS_ENV = "BERTPREP_RESULTS"
 TEST_TIMEOUT_ENV = "BERTPREP_TEST_TIMEOUT"

@@ -1,6 +1,6 @@
 """A warm grading worker: imports torch and pytest once, then forks one child per grading run.
 
-Run as ``python -m grader.worker``. It reads one JSON request per line on stdin and answers
+Run as ``python -m grader.sandbox.worker``. It reads one JSON request per line on stdin and answers
 one JSON line on stdout. Each request is graded in a fresh fork, so the learner's code is
 imported anew every time (pytest run twice in one process would not see edited files), the
 import cost is paid once, and whatever the child does — loop, crash, exhaust memory — ends
@@ -29,15 +29,16 @@ READY = "ready"
 
 def _preload() -> None:
     # Importing these here is the whole point of a warm worker; no tensor ops are run.
-    import hypothesis.extra.pytestplugin  # noqa: F401
+    import hypothesis.extra.pytestplugin
+    import hypothesis.strategies  # noqa: F401
     import pytest  # noqa: F401
     import torch  # noqa: F401
 
-    import grader.checking
-    import grader.checks.conftest
-    import grader.plugin
-    import grader.strategies  # noqa: F401
     import reference  # noqa: F401
+
+    # The check modules are not preloaded: the sandbox runs checks but does not depend on
+    # them (grader/checks imports grader/sandbox, never the reverse).
+    from grader.sandbox import plugin, target  # noqa: F401
 
 
 def _vm_size_bytes() -> int:
@@ -77,7 +78,7 @@ def _child(request: dict) -> int:
 
     args = [
         *request["checks"],
-        "-p", "grader.plugin",
+        "-p", "grader.sandbox.plugin",
         "-p", "hypothesis.extra.pytestplugin",
         "-p", "no:cacheprovider",
         "-p", "no:unraisableexception",

@@ -17,8 +17,8 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from grader.checking import fail
-from grader.strategies import make_generator
+from grader.checks.kit import fail
+from grader.checks.strategies import make_generator
 from reference import (
     BertConfig,
     BertForQuestionAnswering,

@@ -14,23 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from grader.sandbox.failure import CheckFailure  # raised by checks, read by the plugin
 
-class CheckFailure(AssertionError):
-    def __init__(
-        self,
-        message: str,
-        *,
-        inputs: str | None = None,
-        expected: str | None = None,
-        got: str | None = None,
-        diagnosis: str | None = None,
-    ):
-        super().__init__(message)
-        self.message = message
-        self.inputs = inputs
-        self.expected = expected
-        self.got = got
-        self.diagnosis = diagnosis
+__all__ = ["CheckFailure"]  # re-exported: check modules import it from the kit
 
 
 def fail(message: str, *, inputs: str | None = None, diagnosis: str | None = None) -> None:
