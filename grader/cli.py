@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -19,18 +20,45 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from grader.catalogue import BLOG_QUESTIONS, PROJECT_ROOT, Catalogue, Exercise, load_catalogue
+from grader.i18n import (
+    LANGUAGES,
+    _,
+    install_cjk_wrapping,
+    language,
+    language_from_argv,
+    set_language,
+)
 from grader.progress import Progress, file_digest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# The language is fixed before any help text below is translated: --lang anywhere on the
+# command line, else BERTPREP_LANG, else the locale. A bad --lang value is left to click,
+# which names it.
+try:
+    set_language(language_from_argv(sys.argv[1:]))
+except ValueError:
+    set_language(None)
+install_cjk_wrapping()
+
+LANG_OPTION_HELP = _("zh | en: the language bertprep speaks (default: BERTPREP_LANG, then the "
+                     "locale)")  # fmt: skip
+
+
+Language = Enum("Language", {lang: lang for lang in LANGUAGES}, type=str)
+# Every command takes --lang (tests/test_i18n.py checks it); its value was read above.
+LANG = typer.Option(None, "--lang", help=LANG_OPTION_HELP)
+
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=False,
     rich_markup_mode=None,
-    help="Practice BERT for interviews: fill in exercises/, and bertprep grades them against a "
-    "reference BERT proven equal to Hugging Face transformers.",
-)
+    help=_("Practice BERT for interviews: fill in exercises/, and bertprep grades them against "
+           "a reference BERT proven equal to Hugging Face transformers. Your progress and "
+           "other state live in .bertprep/ in the project (set BERTPREP_HOME to move them)."),
+)  # fmt: skip
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
@@ -58,7 +86,10 @@ def resolve_folder(target: str) -> Path:
 
 
 @app.callback(invoke_without_command=True)
-def main_callback(ctx: typer.Context) -> None:
+def main_callback(
+    ctx: typer.Context,
+    lang: Language | None = LANG,
+) -> None:
     from grader.feedback import print_overview
 
     if ctx.invoked_subcommand is None:
@@ -66,7 +97,10 @@ def main_callback(ctx: typer.Context) -> None:
 
 
 @app.command("list")
-def list_exercises(as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
+def list_exercises(
+    as_json: bool = typer.Option(False, "--json", help="machine-readable"),
+    lang: Language | None = LANG,
+) -> None:
     """List the exercises in learning order, with their status."""
     from grader.feedback import exercise_rows, print_overview
 
@@ -85,6 +119,7 @@ def check(
         "exercises", help="exercises | solutions | a folder laid out like exercises/"
     ),
     as_json: bool = typer.Option(False, "--json", help="machine-readable verdicts"),
+    lang: Language | None = LANG,
 ) -> None:
     """Grade exercises; exit status 0 only if every checked exercise passes."""
     from grader.feedback import render_verdict
@@ -126,6 +161,7 @@ def check(
 def hint(
     exercise_id: str,
     level: int | None = typer.Option(None, min=1, max=3, help="1 idea, 2 approach, 3 near-code"),
+    lang: Language | None = LANG,
 ) -> None:
     """Show a hint: each call without --level reveals the next level."""
     from grader.feedback import print_hint
@@ -144,6 +180,7 @@ def hint(
 def solution(
     exercise_id: str,
     force: bool = typer.Option(False, "--force", help="show it even before you pass"),
+    lang: Language | None = LANG,
 ) -> None:
     """Show the worked solution (after you pass, or with --force)."""
     catalogue, progress = load_catalogue(), Progress.load()
@@ -159,7 +196,7 @@ def solution(
 
 
 @app.command()
-def reset(exercise_id: str) -> None:
+def reset(exercise_id: str, lang: Language | None = LANG) -> None:
     """Restore an exercise's stub; your file is backed up first under .bertprep/backups/."""
     from grader.workspace import reset_exercise
 
@@ -176,6 +213,7 @@ def reset(exercise_id: str) -> None:
 @app.command()
 def watch(
     exercise_id: str | None = typer.Argument(None, help="start with this exercise"),
+    lang: Language | None = LANG,
 ) -> None:
     """Re-check the exercise you are editing every time you save (Enter re-runs, q quits)."""
     from grader.watch import run_watch
@@ -187,6 +225,7 @@ def watch(
 @app.command()
 def verify(
     only: list[str] | None = typer.Option(None, "--only", help="limit to these exercise ids"),
+    lang: Language | None = LANG,
 ) -> None:
     """Check the grader itself: stubs not started, solutions pass, every mutant diagnosed."""
     from grader.dev.verify import run_and_report
@@ -196,7 +235,7 @@ def verify(
 
 
 @app.command()
-def demo() -> None:
+def demo(lang: Language | None = LANG) -> None:
     """Show the reference BERT agreeing with transformers on the real MiniLM weights."""
     from grader.dev.demo import run_demo
 
@@ -210,6 +249,7 @@ def bench(
     repeats: int = typer.Option(30, help="timed rounds per contender (forward)"),
     batch: int = typer.Option(8),
     seq: int = typer.Option(128),
+    lang: Language | None = LANG,
 ) -> None:
     """Benchmarks (reported, never pass/fail): reference vs transformers forward time, and
     the grader's speed (check --all wall time, watch save-to-verdict latency)."""
@@ -227,6 +267,7 @@ def bench(
 def docs(
     port: int = typer.Option(8000, help="port on 127.0.0.1"),
     build_only: bool = typer.Option(False, "--build-only", help="build site/ and exit"),
+    lang: Language | None = LANG,
 ) -> None:
     """Build the documentation site (English and Chinese) and serve it locally, offline."""
     from grader.site.assets import DocsError
@@ -242,7 +283,7 @@ def docs(
 
 
 @app.command()
-def blog() -> None:
+def blog(lang: Language | None = LANG) -> None:
     """The blog questions the exercises answer, and which exercises serve each."""
     catalogue = load_catalogue()
     for question, text in BLOG_QUESTIONS.items():
@@ -250,7 +291,6 @@ def blog() -> None:
         console.print(f"[bold]{question}[/] {escape(text)}\n  {', '.join(ids) or '-'}")
 
 
-LANG_HELP = "zh | en: the language of the questions and answers"
 BANK_HELP = "a folder of question TOML files (default: grader/interview/questions)"
 TOPICS_HELP = "comma-separated topics (default: all), e.g. attention,mlm"
 
@@ -273,7 +313,7 @@ def interview(
     minutes: float = typer.Option(30.0, min=1, help="length of the whole session"),
     questions: int | None = typer.Option(None, min=1, help="at most this many questions"),
     topics: str | None = typer.Option(None, help=TOPICS_HELP),
-    lang: str = typer.Option("en", help=LANG_HELP),
+    lang: Language | None = LANG,
     answer_seconds: float = typer.Option(180.0, min=10, help="time for one answer"),
     coding: bool = typer.Option(False, "--coding", help="end with a graded coding round"),
     coding_minutes: float | None = typer.Option(
@@ -292,14 +332,14 @@ def interview(
     from grader.interview.session import InterviewPlan, run_interview
     from grader.interview.terminal import session_io
 
-    chosen, topic_names = load_questions(bank, topics, lang)
+    chosen, topic_names = load_questions(bank, topics, language())
     folder = PROJECT_ROOT / "exercises"
     if coding:
         if exercise:
             resolve_id(load_catalogue(), exercise)
         folder = resolve_folder(target)
     plan = InterviewPlan(minutes=minutes, max_questions=questions, topics=topic_names,
-                         lang=lang, answer_seconds=answer_seconds, coding=coding,
+                         lang=language(), answer_seconds=answer_seconds, coding=coding,
                          coding_minutes=coding_minutes, exercise=exercise, target=folder,
                          seed=seed)  # fmt: skip
     run_interview(session_io(console), plan, chosen, Deck.load())
@@ -309,7 +349,7 @@ def interview(
 def review(
     limit: int = typer.Option(20, min=1, help="at most this many cards in this session"),
     topics: str | None = typer.Option(None, help=TOPICS_HELP),
-    lang: str = typer.Option("en", help=LANG_HELP),
+    lang: Language | None = LANG,
     bank: Path | None = typer.Option(None, help=BANK_HELP),
 ) -> None:
     """Spaced repetition (FSRS) over the question bank: due cards first, then new ones; rate
@@ -317,8 +357,8 @@ def review(
     from grader.interview.review import Deck, run_review
     from grader.interview.terminal import session_io
 
-    chosen, _ = load_questions(bank, topics, lang)
-    run_review(session_io(console), chosen, Deck.load(), lang=lang, limit=limit)
+    chosen, _topics = load_questions(bank, topics, language())
+    run_review(session_io(console), chosen, Deck.load(), lang=language(), limit=limit)
 
 
 def main() -> None:

@@ -6,6 +6,9 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The project's tests read English unless a test asks for Chinese (a Chinese locale on the
+# machine must not change what they expect).
+os.environ["BERTPREP_LANG"] = "en"
 
 import pytest
 import torch

@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "reference": 0,
     "grader": 1,  # the package itself (its __init__)
     "grader.catalogue": 1,
+    "grader.i18n": 1,
     "grader.progress": 2,
     "grader.sandbox": 2,
     "grader.workspace": 3,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.i18n import _
 from grader.sandbox.failure import CheckFailure
 
 RESULTS_ENV = "BERTPREP_RESULTS"
@@ -54,7 +55,8 @@ def _exercise_of(item: pytest.Item) -> str:
 def _title(item: pytest.Item) -> str:
     doc = getattr(item.function, "__doc__", None) or ""
     first = doc.strip().splitlines()[0].strip() if doc.strip() else ""
-    return first or item.name.removeprefix("test_").replace("_", " ")
+    # Titles are message ids of the gettext catalogue (grader/dev/translations.py extracts them).
+    return _(first) if first else item.name.removeprefix("test_").replace("_", " ")
 
 
 def _learner_frame(excinfo: pytest.ExceptionInfo, target_dir: str) -> tuple[str, int] | None:

@@ -1,0 +1,138 @@
+"""The language bertprep speaks: English or Chinese, through gettext catalogues.
+
+Code strings are marked with ``_()`` (and ``N_()`` where a string is defined before the
+language is known and translated where it is shown). Babel extracts them into
+``grader/locale/bertprep.pot``; translators edit ``grader/locale/zh/LC_MESSAGES/bertprep.po``;
+the compiled ``.mo`` beside it is committed, so a fresh clone speaks Chinese offline and the
+standard library's ``gettext`` is all that runs at run time. ``python -m grader.i18n`` updates
+and compiles the catalogues (see grader/locale/README.md).
+
+Data files carry their own translations (``[exercise.zh]`` tables in catalogue.toml,
+``[question.zh]`` in the question bank); :func:`localized` reads them.
+
+The language is chosen once per process, in this order: ``--lang`` on the command line,
+``BERTPREP_LANG``, the locale (``LC_ALL``, then ``LC_MESSAGES``, then ``LANG``: a value starting
+with ``zh`` means Chinese), else English. The choice is exported as ``BERTPREP_LANG`` so that
+the grading child, which renders check messages, speaks the same language.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+
+LANGUAGES = ("en", "zh")
+DOMAIN = "bertprep"
+LOCALE_DIR = Path(__file__).with_name("locale")
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+_chosen: str | None = None
+
+
+def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """``BERTPREP_LANG`` if set to a known language, else the POSIX locale's language."""
+    environ = os.environ if environ is None else environ
+    explicit = environ.get("BERTPREP_LANG", "").strip().lower()
+    if explicit in LANGUAGES:
+        return explicit
+    for variable in LOCALE_VARIABLES:
+        value = environ.get(variable, "")
+        if value:  # the first one set wins, as in POSIX: LC_ALL=C beats LANG=zh_CN
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def language_from_argv(argv: Sequence[str]) -> str | None:
+    """The value of ``--lang X`` / ``--lang=X`` anywhere in ``argv`` (None when absent)."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+    return None
+
+
+def set_language(lang: str | None) -> str:
+    """Fix the language of this process (None: from the environment) and export it."""
+    global _chosen
+    lang = (lang or language_from_environment()).strip().lower()
+    if lang not in LANGUAGES:
+        raise ValueError(f"--lang takes {' or '.join(LANGUAGES)}, not {lang!r}")
+    _chosen = lang
+    os.environ["BERTPREP_LANG"] = lang
+    return lang
+
+
+def language() -> str:
+    return _chosen or language_from_environment()
+
+
+@cache
+def _translations(lang: str) -> gettext.NullTranslations:
+    if lang == "en":
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
+
+
+def _(message: str) -> str:
+    """``message`` in the current language (the English text is the message id)."""
+    return _translations(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations(language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:  # the gettext convention for "mark now, translate later"
+    """Mark ``message`` for extraction without translating it yet."""
+    return message
+
+
+def localized(record: Mapping, key: str, lang: str | None = None):
+    """``record[key]`` in the current language, for data that carries its own translations
+    in a ``zh`` sub-table (catalogue entries); English when no translation exists."""
+    lang = lang or language()
+    if lang != "en":
+        translated = (record.get(lang) or {}).get(key)
+        if translated:
+            return translated
+    return record[key]
+
+
+# ------------------------------------------------------------------ wrapping Chinese text
+
+_CJK = (  # CJK radicals, punctuation, kana, bopomofo, ideographs, full-width forms
+    r"\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    r"\uf900-\ufaff\uff00-\uffef"
+)
+_OPENING = "（《「『【〔“‘"
+_CLOSING = "，。、；：？！）》」』】〕”’…"
+_WORD = re.compile(
+    rf"\s*[{_OPENING}]*(?:[{_CJK}]|[^\s{_CJK}]+)[{_CLOSING}]*\s*"
+)
+
+
+def _cjk_words(text: str):
+    """rich's word splitter, taught that every CJK character is a word of its own (so a line
+    may break between two of them) while closing punctuation stays with what precedes it and
+    opening punctuation with what follows. Text without CJK splits exactly as before."""
+    for match in _WORD.finditer(text):
+        yield match.start(), match.end(), match.group(0)
+
+
+def install_cjk_wrapping() -> None:
+    """Make rich wrap Chinese at character boundaries instead of only at spaces.
+
+    rich (15.x) finds break opportunities with ``rich._wrap.words``; replacing that one
+    function fixes every table, panel and paragraph at once. tests/test_i18n.py proves the
+    effect, so an incompatible rich release fails loudly there.
+    """
+    import rich._wrap
+
+    rich._wrap.words = _cjk_words
