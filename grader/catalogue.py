@@ -1,14 +1,20 @@
 """The exercise catalogue: one TOML file is the single source of exercise metadata.
 
 ``catalogue.toml`` holds, per exercise: id, title, file, blog questions, prerequisites, three
-hint levels, docs page, and the ids of the known mistakes its checks diagnose; and, per
-mistake: a one-line summary (what the learner did) and a fix (what to do instead).
+hint levels, docs page, the ids of the known mistakes its checks diagnose, and its part (1:
+BERT itself; 2: what came after it); and, per mistake: a one-line summary (what the learner
+did) and a fix (what to do instead).
+
+Chinese text sits beside the English in optional sub-tables: ``[exercise.zh]`` (title,
+summary, hints — three) and ``[mistakes.<id>.zh]`` (summary, fix). Parsed into
+``Exercise.zh`` / ``Mistake.zh`` (empty dicts when absent); ``catalogue_problems`` checks the
+ones that are present.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +29,16 @@ BLOG_QUESTIONS = {
     "Q5": "实现BERT模型的预训练任务：掩码语言模型。 (Implement MLM pre-training.)",
     "beyond": "Beyond the blog: what interviewers ask next.",
 }
+PARTS = {
+    1: "Part I: BERT",
+    2: "Part II: after BERT",
+}
+PARTS_ZH = {
+    1: "第一部分：BERT",
+    2: "第二部分：BERT 之后",
+}
+ZH_EXERCISE_KEYS = ("title", "summary", "hints")
+ZH_MISTAKE_KEYS = ("summary", "fix")
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,7 @@ class Mistake:
     id: str
     summary: str  # what the code does wrong, in the learner's terms
     fix: str  # what to do instead
+    zh: dict = field(default_factory=dict, compare=False)  # {"summary", "fix"} in Chinese
 
     def sentence(self) -> str:
         return f"{self.summary} — {self.fix}"
@@ -46,6 +63,9 @@ class Exercise:
     docs: str  # page under docs/
     mistakes: tuple[str, ...]
     summary: str
+    part: int = 1  # 1: BERT itself; 2: what came after it (PARTS)
+    # {"title", "summary", "hints": (3)} in Chinese, from [exercise.zh]; {} when absent
+    zh: dict = field(default_factory=dict, compare=False)
 
     @property
     def module(self) -> str:
@@ -74,10 +94,28 @@ class Catalogue:
     def by_module(self, module: str) -> Exercise | None:
         return next((e for e in self.exercises if e.module == module), None)
 
+    def parts(self) -> list[tuple[int, tuple[Exercise, ...]]]:
+        """(part, its exercises in learning order) for every part that has exercises."""
+        return [
+            (part, group)
+            for part in sorted({e.part for e in self.exercises})
+            if (group := tuple(e for e in self.exercises if e.part == part))
+        ]
+
+
+def _zh(entry: dict) -> dict:
+    """An entry's ``zh`` sub-table as a plain dict (hints as a tuple), or {}."""
+    zh = dict(entry.get("zh", {}))
+    if "hints" in zh:
+        zh["hints"] = tuple(zh["hints"])
+    return zh
+
 
 def parse_catalogue(data: dict) -> Catalogue:
     mistakes = {
-        mistake_id: Mistake(id=mistake_id, summary=entry["summary"], fix=entry["fix"])
+        mistake_id: Mistake(
+            id=mistake_id, summary=entry["summary"], fix=entry["fix"], zh=_zh(entry)
+        )
         for mistake_id, entry in data.get("mistakes", {}).items()
     }
     exercises = tuple(
@@ -91,6 +129,8 @@ def parse_catalogue(data: dict) -> Catalogue:
             docs=entry["docs"],
             mistakes=tuple(entry.get("mistakes", ())),
             summary=entry["summary"],
+            part=entry.get("part", 1),
+            zh=_zh(entry),
         )
         for entry in data["exercise"]
     )
@@ -129,6 +169,16 @@ def catalogue_problems(catalogue: Catalogue, root: Path = PROJECT_ROOT) -> list[
                 problems.append(f"{where}: mistake {mistake} is not described under [mistakes]")
         if not exercise.mistakes:
             problems.append(f"{where}: lists no known mistakes to diagnose")
+        if exercise.part not in PARTS:
+            problems.append(f"{where}: part {exercise.part!r} is not one of {list(PARTS)}")
+        for prerequisite in exercise.prerequisites:
+            if prerequisite in ids and catalogue.get(prerequisite).part > exercise.part:
+                problems.append(f"{where}: prerequisite {prerequisite} is in a later part")
+        problems += _zh_problems(where, exercise.zh, ZH_EXERCISE_KEYS)
+        if exercise.zh.get("hints") is not None and (
+            len(exercise.zh["hints"]) != 3 or not all(h.strip() for h in exercise.zh["hints"])
+        ):
+            problems.append(f"{where}: zh needs exactly three non-empty hints")
         if not exercise.docs.endswith(".md"):
             problems.append(f"{where}: docs page {exercise.docs!r} is not a Markdown path")
         for language in ("en", "zh"):
@@ -139,4 +189,19 @@ def catalogue_problems(catalogue: Catalogue, root: Path = PROJECT_ROOT) -> list[
                 problems.append(f"{where}: missing {folder}/{exercise.file}")
         if not exercise.check_file.is_file():
             problems.append(f"{where}: missing check module {exercise.check_file.name}")
+    # Part order: a later part never comes before an earlier one in learning (file) order.
+    parts = [e.part for e in catalogue.exercises]
+    if parts != sorted(parts):
+        problems.append("exercises of a later part come before an earlier part in file order")
+    for mistake in catalogue.mistakes.values():
+        problems += _zh_problems(f"mistake {mistake.id}", mistake.zh, ZH_MISTAKE_KEYS)
+    return problems
+
+
+def _zh_problems(where: str, zh: dict, keys: tuple[str, ...]) -> list[str]:
+    """A ``zh`` sub-table, when present, has every key (non-empty) and no unknown ones."""
+    if not zh:
+        return []
+    problems = [f"{where}: zh lacks {key}" for key in keys if not zh.get(key)]
+    problems += [f"{where}: zh has unknown key {key}" for key in zh if key not in keys]
     return problems

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from grader.catalogue import Catalogue, Exercise
+from grader.catalogue import PARTS, Catalogue, Exercise
 from grader.progress import Progress
 from grader.sandbox.runner import Verdict
 from grader.workspace import current_status, next_exercise
@@ -32,12 +32,17 @@ def print_overview(console: Console, catalogue: Catalogue, progress: Progress) -
     table = Table(title="bertprep: BERT, implemented and graded", title_justify="left")
     for column in ("#", "id", "exercise", "blog", "status"):
         table.add_column(column)
-    done = 0
-    for number, exercise in enumerate(catalogue.exercises, start=1):
-        status = current_status(exercise, progress)
-        done += status == "passed"
-        table.add_row(str(number), exercise.id, exercise.title, " ".join(exercise.blog),
-                      STATUS_STYLE.get(status, status))  # fmt: skip
+    done, number = 0, 0
+    for part, exercises in catalogue.parts():  # a section row per part; numbers run on
+        if number:
+            table.add_section()
+        table.add_row("", "", f"[bold]{escape(PARTS[part])}[/]", "", "")
+        for exercise in exercises:
+            number += 1
+            status = current_status(exercise, progress)
+            done += status == "passed"
+            table.add_row(str(number), exercise.id, exercise.title, " ".join(exercise.blog),
+                          STATUS_STYLE.get(status, status))  # fmt: skip
     console.print(table)
     console.print(f"{done}/{len(catalogue.exercises)} exercises passed.")
     upcoming = next_exercise(catalogue, progress)
@@ -63,6 +68,7 @@ def exercise_rows(catalogue: Catalogue, progress: Progress) -> list[dict]:
             "blog": list(e.blog),
             "prerequisites": list(e.prerequisites),
             "docs": e.docs,
+            "part": e.part,
             "mistakes": list(e.mistakes),
             "status": current_status(e, progress),
         }
