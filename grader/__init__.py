@@ -9,7 +9,7 @@ Folders and modules, from the top; imports point down only (tests/test_layout.py
     feedback.py     what the learner reads: overview, verdicts, hints
     workspace.py    the learner's exercise files: status, next exercise, reset
     checks/         one check module per exercise, the check kit, hypothesis strategies
-    progress.py     the learner's state file
+    progress/       the learner's state file, and safe reads and locked writes of state files
     sandbox/        running learner code: target package, warm worker, runner, pytest plugin
     catalogue.py    exercises, mistakes, hints (catalogue.toml)
     reference/      (outside grader/) the from-scratch BERT everything is compared with

@@ -124,7 +124,7 @@ def check(
     """Grade exercises; exit status 0 only if every checked exercise passes."""
     from grader.feedback import render_verdict
     from grader.sandbox.runner import run_checks
-    from grader.workspace import exercise_path, next_exercise
+    from grader.workspace import exercise_path, next_exercise, ungradable_verdicts
 
     catalogue, progress = load_catalogue(), Progress.load()
     if all_exercises:
@@ -136,13 +136,11 @@ def check(
         chosen = [upcoming] if upcoming else list(catalogue.exercises)
     folder = resolve_folder(target)
     started = time.perf_counter()
-    verdicts = run_checks([e.id for e in chosen], folder)
+    refused = ungradable_verdicts(chosen, folder)  # a FIFO would make the grader wait forever
+    graded = [e.id for e in chosen if e.id not in refused]
+    found = run_checks(graded, folder) if graded else {}
+    verdicts = {e.id: refused.get(e.id) or found[e.id] for e in chosen}
     elapsed = time.perf_counter() - started
-    if folder == (PROJECT_ROOT / "exercises").resolve():
-        for exercise in chosen:
-            progress.record_verdict(exercise.id, verdicts[exercise.id].status,
-                                    file_digest(exercise_path(exercise)))  # fmt: skip
-        progress.save()
     if as_json:
         print(json.dumps([v.to_json() for v in verdicts.values()], indent=2, ensure_ascii=False))
     else:
@@ -153,6 +151,13 @@ def check(
         if len(chosen) > 1:
             passed = sum(v.status == "passed" for v in verdicts.values())
             console.print(f"{passed}/{len(chosen)} passed in {elapsed:.1f}s")
+    if folder == (PROJECT_ROOT / "exercises").resolve():
+        for exercise in chosen:
+            verdict = verdicts[exercise.id]
+            # Recorded against the bytes that were graded (the runner's snapshot) when known.
+            digest = getattr(verdict, "digest", None) or file_digest(exercise_path(exercise))
+            progress.record_verdict(exercise.id, verdict.status, digest)
+        progress.save()  # after the verdicts: a state that cannot be saved is one line after them
     if not all(v.status == "passed" for v in verdicts.values()):
         raise typer.Exit(1)
 
@@ -172,7 +177,7 @@ def hint(
     shown = level or min(3, seen + 1)
     print_hint(console, exercise, shown, chained=level is None)
     if shown > seen:
-        progress.entry(exercise.id)["hint_level"] = shown
+        progress.see_hint(exercise.id, shown)
         progress.save()
 
 
@@ -198,12 +203,12 @@ def solution(
 @app.command()
 def reset(exercise_id: str, lang: Language | None = LANG) -> None:
     """Restore an exercise's stub; your file is backed up first under .bertprep/backups/."""
-    from grader.workspace import reset_exercise
+    from grader.workspace import ResetError, reset_exercise
 
     exercise = resolve_id(load_catalogue(), exercise_id)
     try:
         backup = reset_exercise(exercise)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ResetError) as err:
         raise fail(str(err)) from None
     if backup is not None:
         console.print(f"backed up your file to {backup}")

@@ -18,6 +18,9 @@ STATUS_STYLE = {
     "not_started": "[dim]not started[/]",
     "in_progress": "[yellow]in progress[/]",
     "syntax_error": "[red]does not parse[/]",
+    "missing": "[red]file missing[/]",
+    "not_a_file": "[red]not a regular file[/]",
+    "too_large": "[yellow]too large to inspect; run check[/]",
 }
 
 VERDICT_LABEL = {

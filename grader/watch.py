@@ -21,7 +21,7 @@ from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise, load_catalogue
 from grader.feedback import render_verdict
 from grader.progress import Progress, file_digest
 from grader.sandbox.runner import Verdict, Worker, run_checks
-from grader.workspace import current_status, exercise_path, next_exercise
+from grader.workspace import current_status, exercise_path, next_exercise, ungradable_verdicts
 
 KEYS_HELP = "Enter: re-run · h: hint · n: next exercise · q: quit"
 
@@ -48,8 +48,10 @@ class Watcher:
 
     def grade(self, exercise: Exercise, saved_at: float | None = None) -> Verdict:
         started = saved_at if saved_at is not None else time.time()
-        verdict = run_checks([exercise.id], self.folder, worker=self.worker,
-                             catalogue=self.catalogue)[exercise.id]  # fmt: skip
+        verdict = ungradable_verdicts([exercise], self.folder).get(exercise.id)
+        if verdict is None:  # a regular file: grade it (a FIFO would make the grader wait)
+            verdict = run_checks([exercise.id], self.folder, worker=self.worker,
+                                 catalogue=self.catalogue)[exercise.id]  # fmt: skip
         self.on_verdict(exercise, verdict, time.time() - started)
         return verdict
 
@@ -63,18 +65,18 @@ class Watcher:
 
 
 def watch_events(folder: Path, events: queue.Queue, stop: threading.Event) -> None:
-    """Put ("file", path, saved_at) on ``events`` for every saved .py file under ``folder``."""
-    from watchfiles import Change, watch
+    """Put ("file", path, saved_at) on ``events`` for every saved .py file under ``folder``,
+    ("gone", path, time) for one that was deleted (and not saved again in the same batch)."""
+    from watchfiles import watch
 
     for changes in watch(folder, debounce=50, step=20, stop_event=stop, rust_timeout=200):
-        for change, name in changes:
-            if change != Change.deleted and name.endswith(".py"):
-                path = Path(name)
-                try:
-                    saved_at = path.stat().st_mtime
-                except OSError:
-                    saved_at = time.time()
-                events.put(("file", path, saved_at))
+        for path in sorted({Path(name) for _, name in changes if name.endswith(".py")}):
+            try:
+                events.put(("file", path, path.stat().st_mtime))
+            except FileNotFoundError:
+                events.put(("gone", path, time.time()))
+            except OSError:
+                events.put(("file", path, time.time()))
 
 
 def _read_keys(events: queue.Queue) -> None:
@@ -92,10 +94,22 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
         return
 
     def on_verdict(exercise: Exercise, verdict: Verdict, seconds: float) -> None:
-        progress.record_verdict(exercise.id, verdict.status, file_digest(exercise_path(exercise)))
-        progress.save()
         console.rule(f"{exercise.id} · {time.strftime('%H:%M:%S')} · verdict in {seconds:.2f}s")
         render_verdict(console, verdict, exercise, progress.hint_level_seen(exercise.id))
+        # Against the bytes that were graded (the runner's snapshot) when the runner says.
+        digest = getattr(verdict, "digest", None) or file_digest(exercise_path(exercise))
+        progress.record_verdict(exercise.id, verdict.status, digest)
+        progress.save()  # merged into the file as it is now; one line if it cannot be saved
+
+    def grade(exercise: Exercise, saved_at: float | None = None) -> Verdict | None:
+        """The verdict, or None (and a line saying so) when the file is gone."""
+        if not (folder / exercise.file).exists():
+            console.rule(f"{exercise.id} · {time.strftime('%H:%M:%S')} · file deleted")
+            console.print(f"[yellow]exercises/{exercise.file} is gone, so there is no verdict "
+                          f"until it is back; `bertprep reset {exercise.id}` restores the "
+                          "stub.[/]")  # fmt: skip
+            return None
+        return watcher.grade(exercise, saved_at)
 
     console.print("[dim]starting the grading worker...[/]")
     with Worker() as worker:
@@ -105,17 +119,17 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
         threading.Thread(target=watch_events, args=(folder, events, stop), daemon=True).start()
         threading.Thread(target=_read_keys, args=(events,), daemon=True).start()
         console.print(f"watching exercises/ · {KEYS_HELP}")
-        watcher.grade(watcher.current)
+        grade(watcher.current)
         try:
             while True:
                 kind, value, saved_at = events.get()
-                if kind == "file":
+                if kind in ("file", "gone"):
                     exercise = watcher.exercise_for(value)
                     if exercise is None:
                         continue
                     watcher.current = exercise
-                    verdict = watcher.grade(exercise, saved_at)
-                    if verdict.status == "passed":
+                    verdict = grade(exercise, saved_at)
+                    if verdict is not None and verdict.status == "passed":
                         upcoming = watcher.advance()
                         if upcoming is None:
                             console.print("[green]All exercises pass. Well done.[/]")
@@ -130,16 +144,16 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
                 elif value == "h":
                     level = min(3, progress.hint_level_seen(watcher.current.id) + 1)
                     console.print(f"hint {level}/3: {watcher.current.hints[level - 1]}")
-                    progress.entry(watcher.current.id)["hint_level"] = level
+                    progress.see_hint(watcher.current.id, level)
                     progress.save()
                 elif value == "n":
                     if watcher.advance() is None:
                         console.print("This was the last exercise.")
                     else:
                         console.print(f"Now on [bold]{watcher.current.id}[/]")
-                        watcher.grade(watcher.current)
+                        grade(watcher.current)
                 else:
-                    watcher.grade(watcher.current)
+                    grade(watcher.current)
         except KeyboardInterrupt:
             pass
         finally:
