@@ -347,7 +347,12 @@ def interview(
                          lang=language(), answer_seconds=answer_seconds, coding=coding,
                          coding_minutes=coding_minutes, exercise=exercise, target=folder,
                          seed=seed)  # fmt: skip
-    run_interview(session_io(console), plan, chosen, Deck.load())
+    result = run_interview(session_io(console), plan, chosen, Deck.load())
+    if result.input_ended:
+        from grader.interview.texts import ui_texts
+
+        err_console.print(ui_texts(language())["input_ended"])
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -80,6 +80,15 @@ def _translations(lang: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
 
 
+def translator(lang: str):
+    """The ``gettext`` function of one language (for modes that speak a chosen language)."""
+    return _translations(lang).gettext
+
+
+def plural_translator(lang: str):
+    return _translations(lang).ngettext
+
+
 def _(message: str) -> str:
     """``message`` in the current language (the English text is the message id)."""
     return _translations(language()).gettext(message)

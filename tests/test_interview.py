@@ -125,7 +125,10 @@ def test_a_whole_interview_session_from_scripted_stdin(home):
         "",
         "y",  # the follow-up held up
         "",  # question 2: answered aloud
-        "2",  # one point of three: Hard, no follow-up
+        "2",  # one point of three: Hard, and a probe of the first point it missed
+        "Only the selected tokens count.",
+        "",
+        "n",  # the probe's answer did not cover the point either
     )
     result = bertprep("interview", *BANK, "--topics", "mlm", "--seed", "7", home=home, stdin=script)
     assert result.returncode == 0, result.stderr
@@ -138,10 +141,13 @@ def test_a_whole_interview_session_from_scripted_stdin(home):
         assert text.question in out
         assert text.answer.split()[2] in out  # the model answer is shown
         assert text.rubric[0] in out
-    # The strong answer got a follow-up; the weak one did not.
-    assert out.count("Follow-up") == 1
+    # The strong answer got one of its follow-ups; the weak one a probe of what it missed.
+    assert out.count("Follow-up") == 2
     assert any(f in out for f in bank[first].text("en").follow_ups)
     assert not any(f in out for f in bank[second].text("en").follow_ups)
+    missed = bank[second].text("en").rubric[0]
+    assert "You did not get to this point:" in out
+    assert f"You did not get to this point: {missed}" in transcript_of(home)
     # The debrief: score per question and rubric point, time, weakest topics, transcript.
     debrief = out.split("Debrief")[1]
     assert re.search(rf"{first}\s.*3/3 ✓✓✓.*Easy", debrief)
@@ -163,12 +169,28 @@ def test_a_whole_interview_session_from_scripted_stdin(home):
     assert {k: v["last_rating"] for k, v in cards(home).items()} == {first: "Easy", second: "Hard"}
 
 
+def test_an_answer_ends_at_an_empty_line_and_input_ending_before_the_rubric_is_kept(home):
+    # "1 2" was meant as the ticks, but an answer runs until an empty line: it is the
+    # answer's second line, and the input then ends at the rubric prompt.
+    result = bertprep("interview", *BANK, "--topics", "mlm", "--seed", "7", home=home,
+                      stdin="my answer\n1 2\n\n")  # fmt: skip
+    assert "an empty line ends it" in result.stdout  # the prompt says how an answer ends
+    assert result.returncode == 1
+    assert "The input ended before the session finished" in result.stderr
+    transcript = transcript_of(home)
+    assert "> my answer\n> 1 2" in transcript
+    assert "not self-assessed" in transcript
+    # nothing was rated: the learner never ticked the rubric
+    assert not (home / "review.json").exists() or cards(home) == {}
+
+
 def test_the_input_ending_mid_session_keeps_what_was_answered(home):
     script = lines("An answer.", "", "1-2")  # then the script ends inside question 2
     result = bertprep(
         "interview", *BANK, "--topics", "attention", "--seed", "1", home=home, stdin=script
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "The input ended before the session finished" in result.stderr
     assert len(cards(home)) == 1
     transcript = transcript_of(home)
     assert "questions answered: 1" in transcript and "stopped early" in transcript
@@ -234,7 +256,9 @@ def test_time_up_moves_on_and_the_session_clock_ends_the_questions(bank, tmp_pat
 
 
 def test_the_coding_round_is_graded_by_the_grader(home):
-    script = lines("GELU with erf.", "", "none", "")  # the last Enter: grade my file
+    # "none": a weak answer, so a probe follows (answered aloud: an empty line, then "n");
+    # the last Enter grades my file.
+    script = lines("GELU with erf.", "", "none", "", "n", "")
     result = bertprep(
         "interview",
         *BANK,
@@ -334,10 +358,11 @@ def test_deck_recovery_cases(tmp_path):
     repaired = Deck.load(path)
     assert set(repaired.entries) == {"a", "c"} and repaired.lost == ["b"]
     assert set(Deck.load(path).entries) == {"a", "c"}  # and the repair was saved
-    # Not JSON at all: a fresh start, the garbage kept aside.
+    # Not JSON at all: a fresh start, the garbage kept aside (the first damaged copy too).
     path.write_bytes(b"\x00\xffnot json")
     assert Deck.load(path).entries == {}
-    assert (tmp_path / "review.json.corrupt").read_bytes() == b"\x00\xffnot json"
+    assert (tmp_path / "review.json.corrupt-2").read_bytes() == b"\x00\xffnot json"
+    assert b'"yesterday"' in (tmp_path / "review.json.corrupt").read_bytes()
 
 
 def test_two_sessions_at_once_do_not_undo_each_others_ratings(tmp_path):
@@ -375,7 +400,7 @@ def test_lang_zh_shows_chinese_questions_and_answers(home, bank):
         "--questions",
         "1",
         home=home,
-        stdin=lines("我的回答", "", "none"),
+        stdin=lines("我的回答", "", "none", "", "n"),
     )
     assert result.returncode == 0, result.stderr
     attention = [q for q in bank if q.topic == "attention"]
@@ -484,6 +509,11 @@ def test_interview_in_a_real_terminal(home):
         tmux.wait_for("Time is up for this answer", timeout=20)
         tmux.wait_for("Covered points")
         tmux.keys("none", "Enter")
+        # A weak answer is probed on the first rubric point it missed.
+        tmux.wait_for("You did not get to this point")
+        tmux.keys("Enter", "Enter")
+        tmux.wait_for(r"\(y/n\)")
+        tmux.keys("n", "Enter")
         screen = tmux.wait_for("INTERVIEW-EXITED-0")
         assert "Debrief" in screen and "Transcript saved to" in screen
     finally:

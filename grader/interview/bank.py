@@ -25,7 +25,9 @@ RUBRIC_POINTS = (3, 5)  # inclusive bounds
 FOLLOW_UPS = (1, 3)
 
 QUESTION_KEYS = {"id", "topic", "kind", "difficulty", "tags", "exercise", "sources", *LANGUAGES}
-TEXT_KEYS = {"question", "answer", "rubric", "follow_ups"}
+TEXT_KEYS = {"question", "answer", "short", "rubric", "follow_ups"}
+# The 30-second answer: at most this many English words / Chinese characters.
+SHORT_LIMIT = {"en": 70, "zh": 160}
 
 ID_RE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
 # arXiv identifiers: new style yymm.nnnn (before 2015) / yymm.nnnnn (since), or old style
@@ -49,6 +51,7 @@ class QuestionText:
     answer: str
     rubric: tuple[str, ...]
     follow_ups: tuple[str, ...]
+    short: str = ""  # what you would say in 30 seconds; shown before the full answer
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,13 @@ def _string_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
 
 
+def _length(text: str, lang: str) -> int:
+    """Words for English; for Chinese, CJK characters plus Latin words."""
+    if lang == "en":
+        return len(text.split())
+    return len(CJK_RE.findall(text)) + len(re.findall(r"[A-Za-z0-9_]+", text))
+
+
 def _text_problems(entry: dict, lang: str) -> list[str]:
     text = entry.get(lang)
     if not isinstance(text, dict):
@@ -161,6 +171,14 @@ def _text_problems(entry: dict, lang: str) -> list[str]:
             problems.append(f"[question.{lang}] {key} must be a list of non-empty strings")
         elif not low <= len(items) <= high:
             problems.append(f"[question.{lang}] has {len(items)} {key}; needs {low} to {high}")
+    short = text.get("short")
+    if short is not None:
+        if not isinstance(short, str) or not short.strip():
+            problems.append(f"[question.{lang}] short must be a non-empty string")
+        elif _length(short, lang) > SHORT_LIMIT[lang]:
+            problems.append(f"[question.{lang}] short has {_length(short, lang)} "
+                            f"{'words' if lang == 'en' else 'characters'}; at most "
+                            f"{SHORT_LIMIT[lang]} (30 seconds)")  # fmt: skip
     if (
         lang == "zh"
         and isinstance(text.get("question"), str)
@@ -224,6 +242,7 @@ def _parse(entry: dict, path: Path) -> Question:
                 answer=entry[lang]["answer"].strip(),
                 rubric=tuple(entry[lang]["rubric"]),
                 follow_ups=tuple(entry[lang]["follow_ups"]),
+                short=entry[lang].get("short", "").strip(),
             )
             for lang in LANGUAGES
         },

@@ -11,7 +11,7 @@ from rich.table import Table
 from grader.interview.records import CodingResult, InterviewResult, Turn, display_path
 from grader.interview.review import interval_text
 from grader.interview.terminal import SessionIO, clock_text
-from grader.interview.texts import UI
+from grader.interview.texts import ui_texts
 from grader.progress import atomic_write_text, state_dir
 
 
@@ -46,8 +46,12 @@ def _percent(covered: int, points: int) -> int:
     return round(100 * covered / points) if points else 0
 
 
+def rating_label(turn: Turn, ui: dict[str, str]) -> str:
+    return ui[turn.rating.name] if turn.assessed else ui["not_assessed"]
+
+
 def print_debrief(io: SessionIO, result: InterviewResult) -> None:
-    ui = UI[result.plan.lang]
+    ui = ui_texts(result.plan.lang)
     console = io.console
     console.print()
     console.rule(f"[bold]{ui['debrief']}[/]")
@@ -66,7 +70,8 @@ def print_debrief(io: SessionIO, result: InterviewResult) -> None:
             ui["rating"],
             ui["next_review"],
         ):
-            table.add_column(column)
+            # fold, never truncate: an id cut to "attention-sca…" cannot be looked up
+            table.add_column(column, overflow="fold")
         for number, turn in enumerate(result.turns, start=1):
             marks = "".join("✓" if i in turn.covered else "✗" for i in range(turn.points))
             table.add_row(
@@ -76,7 +81,7 @@ def print_debrief(io: SessionIO, result: InterviewResult) -> None:
                 f"{len(turn.covered)}/{turn.points} {marks}",
                 clock_text(turn.answer_seconds) + (" ⏱" if turn.timed_out else ""),
                 clock_text(turn.total_seconds),
-                turn.rating.name,
+                ui[turn.rating.name] if turn.assessed else "—",
                 interval_text(turn.next_due, now, result.plan.lang) if turn.next_due else "",
             )
         console.print(table)
@@ -118,7 +123,7 @@ def _quote(text: str, empty: str) -> str:
 
 
 def transcript_markdown(result: InterviewResult) -> str:
-    plan, ui = result.plan, UI[result.plan.lang]
+    plan, ui = result.plan, ui_texts(result.plan.lang)
     lang = plan.lang
     local = result.started_at.astimezone()
     covered = sum(len(t.covered) for t in result.turns)
@@ -151,7 +156,8 @@ def transcript_markdown(result: InterviewResult) -> str:
             "",
             text.answer,
             "",
-            f"**{_heading(ui['score'])}: {len(turn.covered)}/{turn.points} → {turn.rating.name}**"
+            f"**{_heading(ui['score'])}: {len(turn.covered)}/{turn.points} → "
+            f"{rating_label(turn, ui)}**"
             + (
                 f" (next review {turn.next_due.astimezone():%Y-%m-%d %H:%M})"
                 if turn.next_due
@@ -203,7 +209,7 @@ def transcript_markdown(result: InterviewResult) -> str:
             out.append(
                 f"| {number} | {turn.question.id} | {turn.question.topic} | "
                 f"{len(turn.covered)}/{turn.points} | {clock_text(turn.answer_seconds)} | "
-                f"{clock_text(turn.total_seconds)} | {turn.rating.name} |"
+                f"{clock_text(turn.total_seconds)} | {rating_label(turn, ui)} |"
             )
         weak = weakest_topics(result.turns)
         listed = ", ".join(f"{topic} {_percent(c, p)}% ({c}/{p})" for topic, c, p in weak)

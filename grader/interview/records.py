@@ -91,6 +91,7 @@ class Turn:
     follow_up_held: bool | None = None  # the learner's own verdict; None: not given
     next_due: datetime | None = None
     closed: bool = False  # the input ended during this turn
+    assessed: bool = True  # False: the input ended before the rubric was ticked (not rated)
 
     @property
     def points(self) -> int:
@@ -118,6 +119,7 @@ class InterviewResult:
     coding: CodingResult | None = None
     duration: float = 0.0
     stopped_early: bool = False
+    input_ended: bool = False  # stdin closed mid-session: the command exits non-zero
     transcript: Path | None = None
 
 

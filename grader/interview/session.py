@@ -38,6 +38,7 @@ from pathlib import Path
 from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
+from rich.table import Table
 
 from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise, load_catalogue
 from grader.interview.bank import Question
@@ -54,7 +55,7 @@ from grader.interview.records import (
 )
 from grader.interview.review import Deck
 from grader.interview.terminal import SessionIO, clock_text
-from grader.interview.texts import UI
+from grader.interview.texts import ui_texts, up_to
 from grader.progress import Progress, file_digest
 from grader.workspace import next_exercise
 
@@ -62,6 +63,16 @@ MIN_QUESTION_S = 30  # a question is not started with less than this left in the
 MIN_FOLLOW_UP_S = 30
 MIN_CODING_S = 60
 GRADING_FLOOR_S = 30
+
+
+def numbered(points: Sequence[str]) -> Table:
+    """A numbered list whose wrapped lines stay indented under their own text."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", min_width=4)
+    grid.add_column(ratio=1)
+    for number, point in enumerate(points, start=1):
+        grid.add_row(f"{number}.", escape(point))
+    return grid
 
 
 def draw_questions(
@@ -88,7 +99,7 @@ class InterviewSession:
         self.questions = questions
         self.deck = deck
         self.catalogue = catalogue or load_catalogue()
-        self.ui = UI[plan.lang]
+        self.ui = ui_texts(plan.lang)
         self.rng = random.Random(plan.seed)
 
     @property
@@ -111,15 +122,13 @@ class InterviewSession:
                     self.console.print(f"\n[bold]{ui['questions_over']}[/]")
                     break
                 turn = self.ask(question, len(result.turns) + 1, questions_end, session_end)
-                if turn is None:
-                    result.stopped_early = True
-                    break
-                entry = self.deck.rate(question.id, turn.rating, io.now())
-                self.deck.save()  # after every question: stopping half-way loses nothing
-                turn.next_due = entry.card.due
+                if turn.assessed:
+                    entry = self.deck.rate(question.id, turn.rating, io.now())
+                    self.deck.save()  # after every question: stopping half-way loses nothing
+                    turn.next_due = entry.card.due
                 result.turns.append(turn)
                 if turn.closed:
-                    result.stopped_early = True
+                    result.stopped_early = result.input_ended = True
                     break
             else:
                 if plan.max_questions is None or len(result.turns) < plan.max_questions:
@@ -135,7 +144,7 @@ class InterviewSession:
     def _print_plan(self) -> None:
         plan, ui = self.plan, self.ui
         count = (
-            ui["up_to"].format(n=plan.max_questions) if plan.max_questions else ui["as_time_allows"]
+            up_to(plan.lang, plan.max_questions) if plan.max_questions else ui["as_time_allows"]
         )
         coding = (
             ui["with_coding"].format(coding=clock_text(plan.coding_seconds)) if plan.coding else ""
@@ -170,6 +179,10 @@ class InterviewSession:
         if answer.timed_out:
             self.console.print(f"[yellow]{ui['time_up']}[/]")
         io.show_answer(answer.text, ui["your_answer"], ui["no_answer"])
+        if text.short:  # the 30-second version first, as an interviewer wants to hear it
+            self.console.print(Panel(escape(text.short), border_style="green",
+                                     title=f"{ui['model_answer']} · {ui['short_answer']}",
+                                     title_align="left"))  # fmt: skip
         self.console.print(
             Panel(
                 Markdown(text.answer),
@@ -179,11 +192,13 @@ class InterviewSession:
             )
         )
         self.console.print(f"[bold]{ui['rubric']}[/]")
-        for point_number, point in enumerate(text.rubric, start=1):
-            self.console.print(f"  {point_number}. {escape(point)}")
+        self.console.print(numbered(text.rubric))
         covered = self.ask_ticks(len(text.rubric))
-        if covered is None:
-            return None
+        if covered is None:  # the input ended: keep the answer, leave the card unrated
+            return Turn(question=question, answer=answer.text, answer_seconds=answer_seconds,
+                        timed_out=answer.timed_out, covered=[],
+                        rating=rating_for(0, len(text.rubric)), assessed=False, closed=True,
+                        total_seconds=io.clock() - started)  # fmt: skip
         turn = Turn(
             question=question,
             answer=answer.text,
@@ -193,8 +208,14 @@ class InterviewSession:
             rating=rating_for(len(covered), len(text.rubric)),
             closed=answer.closed,
         )
-        if deserves_follow_up(len(covered), len(text.rubric)):
-            self.follow_up(turn, text.follow_ups, questions_end)
+        if turn.closed or questions_end - io.clock() < MIN_FOLLOW_UP_S:
+            pass  # no time left in the question part for a follow-up
+        elif deserves_follow_up(len(covered), len(text.rubric)):
+            self.follow_up(turn, self.rng.choice(list(text.follow_ups)), questions_end)
+        else:  # a weak answer: probe the first point it missed, as an interviewer would
+            missed = next(p for i, p in enumerate(text.rubric) if i not in covered)
+            self.follow_up(turn, ui["probe"].format(point=missed), questions_end,
+                           check=ui["probe_check"])  # fmt: skip
         turn.total_seconds = io.clock() - started
         return turn
 
@@ -208,9 +229,11 @@ class InterviewSession:
                 return covered
             self.console.print(f"[yellow]{self.ui['ticks_help']}[/]")
 
-    def follow_up(self, turn: Turn, follow_ups: Sequence[str], questions_end: float) -> None:
+    def follow_up(
+        self, turn: Turn, question: str, questions_end: float, check: str | None = None
+    ) -> None:
         io, ui = self.io, self.ui
-        turn.follow_up = self.rng.choice(list(follow_ups))
+        turn.follow_up = question
         self.console.print(
             Panel(
                 escape(turn.follow_up),
@@ -231,7 +254,7 @@ class InterviewSession:
         if answer.closed:
             turn.closed = True
             return
-        reply = io.ask(ui["follow_up_check"])
+        reply = io.ask(check or ui["follow_up_check"])
         if reply is None:
             turn.closed = True
         elif reply.strip().lower()[:1] in ("y", "n", "是", "否"):
