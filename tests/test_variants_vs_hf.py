@@ -91,9 +91,8 @@ def test_causal_attention_equals_gpt2_attention(case):
     """GPT-2 stores q/k/v in one Conv1D (weight (in, out): y = x W + b): transposed copies."""
     hidden = case["hidden"]
     hf_config = transformers.GPT2Config(
-        n_embd=hidden, n_head=case["heads"], attn_pdrop=0.0, resid_pdrop=0.0
+        n_embd=hidden, n_head=case["heads"], attn_pdrop=0.0, attn_implementation="eager"
     )
-    hf_config._attn_implementation = "eager"
     theirs = randomize_(
         transformers.models.gpt2.modeling_gpt2.GPT2Attention(hf_config, layer_idx=0), case["seed"]
     )
