@@ -245,3 +245,247 @@ def test_reset_with_an_unusable_state_folder_leaves_the_code_alone(project, bloc
     no_traceback(result)
     assert result.returncode == 1 and "could not back up exercises/e02_gelu.py" in result.stderr
     assert "left as it is" in result.stderr
+
+
+# The review deck (review.json) and the interview: the same rules.
+
+FIXTURES = Path(__file__).parent / "fixtures" / "questions"
+BANK = ["--bank", str(FIXTURES)]
+
+
+def test_review_json_with_an_infinite_card_id_is_repaired_not_a_crash(project, home):
+    first = bertprep(project, "review", *BANK, "--limit", "2", home=home, stdin="\n3\n\n3\n")
+    assert first.returncode == 0, first.stderr
+    path = home / "review.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    infinite, broken = sorted(state["cards"])
+    state["cards"][infinite]["card"]["card_id"] = float("inf")  # written as Infinity
+    state["cards"][broken]["card"]["stability"] = "high"
+    path.write_text(json.dumps(state), encoding="utf-8")
+    assert "Infinity" in path.read_text(encoding="utf-8")
+    result = bertprep(project, "review", *BANK, home=home, stdin="q\n")
+    no_traceback(result)
+    assert result.returncode == 0
+    assert f"review.json was damaged: recovered 1 cards; could not read: {broken}" in result.stdout
+    repaired = json.loads(path.read_text(encoding="utf-8"))["cards"]
+    assert set(repaired) == {infinite} and type(repaired[infinite]["card"]["card_id"]) is int
+    assert "Infinity" in (home / "review.json.corrupt").read_text(encoding="utf-8")
+
+
+def test_review_with_an_unusable_state_folder_says_so_once(project, blocked_home):
+    result = bertprep(project, "review", *BANK, "--limit", "2", home=blocked_home,
+                      stdin="\n3\n\n3\n")  # fmt: skip
+    no_traceback(result)
+    assert result.returncode == 0 and "Reviewed 2." in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "could not save your review cards" in lines[0]
+
+
+def test_interview_with_an_unusable_state_folder_still_debriefs(project, blocked_home):
+    script = "My answer.\n\nall\nA follow-up answer.\n\ny\n\n2\nMore.\n\nn\n"
+    result = bertprep(project, "interview", *BANK, "--topics", "mlm", "--seed", "7",
+                      home=blocked_home, stdin=script)  # fmt: skip
+    no_traceback(result)
+    assert "Debrief" in result.stdout and "Transcript saved to" not in result.stdout
+    assert "could not save your review cards" in result.stderr
+    assert "could not save the transcript" in result.stderr
+
+
+# A2, A4: reset never loses the learner's bytes, keeps the mode, writes through a symlink.
+
+RESET_TWICE = textwrap.dedent(
+    """
+    import grader.workspace as workspace
+    from grader.catalogue import load_catalogue
+
+    workspace.time.strftime = lambda *args: "20260101-120000"  # both resets in one second
+    exercise = load_catalogue().get("gelu")
+    path = workspace.exercise_path(exercise)
+    path.write_text("def gelu(x):\\n    return x  # my code\\n")
+    print(workspace.reset_exercise(exercise))
+    print(workspace.reset_exercise(exercise))
+    """
+)
+
+
+def test_two_resets_in_one_second_keep_both_backups(project, home):
+    exercise = project / "exercises" / "e02_gelu.py"
+    stub = exercise.read_bytes()
+    try:
+        done = subprocess.run([sys.executable, "-c", RESET_TWICE], cwd=project, text=True,
+                              env=environment(project, home), capture_output=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        first, second = map(Path, done.stdout.split())
+        assert first != second and first.parent == second.parent == home / "backups"
+        assert first.read_text() == "def gelu(x):\n    return x  # my code\n"
+        assert second.read_bytes() == stub
+        # And through the CLI, back to back.
+        exercise.write_text("def gelu(x):\n    return 2 * x  # more code\n")
+        assert bertprep(project, "reset", "gelu", home=home).returncode == 0
+        assert bertprep(project, "reset", "gelu", home=home).returncode == 0
+        kept = [p.read_bytes() for p in (home / "backups").glob("e02_gelu-*.py")]
+        assert len(kept) == 4 and b"more code" in b"".join(kept)
+        assert exercise.read_bytes() == stub
+    finally:
+        exercise.write_bytes(stub)
+
+
+def test_reset_keeps_the_mode_and_any_encoding_as_bytes(project, home):
+    exercise = project / "exercises" / "e02_gelu.py"
+    stub = exercise.read_bytes()
+    gbk = '# -*- coding: gbk -*-\n"""我的 GELU"""\n\ndef gelu(x):\n    return x\n'.encode("gbk")
+    try:
+        exercise.write_bytes(gbk)
+        exercise.chmod(0o640)
+        overview = bertprep(project, home=home)
+        listed = bertprep(project, "list", "--json", home=home)
+        result = bertprep(project, "reset", "gelu", home=home)
+        for done in (overview, listed, result):
+            no_traceback(done)
+            assert done.returncode == 0
+        assert next(r for r in json.loads(listed.stdout) if r["id"] == "gelu")["status"] == (
+            "in_progress"
+        )
+        (backup,) = (home / "backups").glob("e02_gelu-*.py")
+        assert backup.read_bytes() == gbk
+        assert exercise.read_bytes() == stub
+        assert exercise.stat().st_mode & 0o7777 == 0o640
+    finally:
+        exercise.write_bytes(stub)
+        exercise.chmod(0o644)
+
+
+def test_reset_writes_through_a_symlink(project, home, tmp_path):
+    exercise = project / "exercises" / "e02_gelu.py"
+    stub = exercise.read_bytes()
+    mine = tmp_path / "elsewhere" / "my_gelu.py"
+    mine.parent.mkdir()
+    mine.write_text("def gelu(x):\n    return x  # kept elsewhere\n")
+    try:
+        exercise.unlink()
+        exercise.symlink_to(mine)
+        result = bertprep(project, "reset", "gelu", home=home)
+        assert result.returncode == 0, result.stderr
+        assert exercise.is_symlink() and exercise.resolve() == mine.resolve()
+        assert mine.read_bytes() == stub
+        (backup,) = (home / "backups").glob("e02_gelu-*.py")
+        assert "kept elsewhere" in backup.read_text()
+    finally:
+        exercise.unlink()
+        exercise.write_bytes(stub)
+
+
+# C: status detection is bounded and safe; it decodes like Python.
+
+
+def status_of(project: Path, home: Path, exercise_id: str) -> str:
+    result = bertprep(project, "list", "--json", home=home, timeout=120)
+    no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    return next(r for r in json.loads(result.stdout) if r["id"] == exercise_id)["status"]
+
+
+def test_a_bom_or_a_coding_line_is_read_as_python_reads_it(project, home):
+    exercise = project / "exercises" / "e02_gelu.py"
+    stub = exercise.read_bytes()
+    try:
+        exercise.write_bytes(b"\xef\xbb\xbf" + stub)
+        assert status_of(project, home, "gelu") == "not_started"
+        exercise.write_bytes(b"\xef\xbb\xbfdef gelu(x):\n    return x\n")
+        assert status_of(project, home, "gelu") == "in_progress"
+        exercise.write_bytes(b"# coding: gbk\ndef gelu(x):\n    return x  # \xc4\xe3\n")
+        assert status_of(project, home, "gelu") == "in_progress"
+        exercise.write_bytes(b'def gelu(x):\n    return "\xc4\xe3"  # GBK, no coding line\n')
+        assert status_of(project, home, "gelu") == "syntax_error"  # as importing it would say
+    finally:
+        exercise.write_bytes(stub)
+
+
+def test_a_fifo_is_refused_never_waited_on(project, home, tmp_path):
+    exercise = project / "exercises" / "e02_gelu.py"
+    stub = exercise.read_bytes()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    try:
+        exercise.unlink()
+        exercise.symlink_to(fifo)
+        assert status_of(project, home, "gelu") == "not_a_file"
+        checked = bertprep(project, "check", "gelu", home=home, timeout=120)
+        no_traceback(checked)
+        assert checked.returncode == 1 and "gelu  ERROR" in checked.stdout
+        assert "not a regular file" in checked.stdout
+        reset = bertprep(project, "reset", "gelu", home=home, timeout=120)
+        assert reset.returncode == 1 and "FIFO" in reset.stderr and exercise.is_symlink()
+    finally:
+        exercise.unlink()
+        exercise.write_bytes(stub)
+
+
+def test_a_huge_file_is_not_inspected(project, home):
+    exercise = project / "exercises" / "e02_gelu.py"
+    stub = exercise.read_bytes()
+    try:
+        exercise.write_bytes(b"x = 1\n" * 500_000)  # 3 MB: the cap is 1 MB
+        assert status_of(project, home, "gelu") == "too_large"
+        assert "too large to inspect; run check" in bertprep(project, home=home).stdout
+    finally:
+        exercise.write_bytes(stub)
+
+
+# A1 and C in watch: a stale copy never erases another command's pass; a deleted file is shown.
+
+
+def start_watch(project: Path, home: Path, exercise_id: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "watch", exercise_id],
+        cwd=project, env=environment(project, home), stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def type_into(process: subprocess.Popen, text: str) -> None:
+    process.stdin.write(text)
+    process.stdin.flush()
+
+
+@pytest.mark.timeout(300)
+def test_watch_keeps_a_pass_recorded_meanwhile_and_shows_a_deleted_file(project, home):
+    gelu, layer_norm = (project / "exercises" / n for n in ("e02_gelu.py", "e01_layer_norm.py"))
+    gelu_stub, layer_norm_stub = gelu.read_bytes(), layer_norm.read_bytes()
+    process = start_watch(project, home, "gelu")
+    try:
+        lines = iter(process.stdout.readline, "")
+        assert any("gelu  NOT STARTED" in line for line in lines)
+        shutil.copy(project / "solutions" / "e01_layer_norm.py", layer_norm)
+        checked = bertprep(project, "check", "layer_norm", home=home)  # another terminal
+        assert checked.returncode == 0 and "PASSED" in checked.stdout
+        type_into(process, "\n")  # watch grades again and saves
+        assert any("gelu  NOT STARTED" in line for line in lines)
+        gelu.unlink()
+        assert any("exercises/e02_gelu.py is gone" in line for line in lines)
+        gelu.write_bytes(gelu_stub)
+        assert any("gelu  NOT STARTED" in line for line in lines)
+        type_into(process, "q\n")
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        gelu.write_bytes(gelu_stub)
+        layer_norm.write_bytes(layer_norm_stub)
+    records = progress_of(home)
+    assert records["layer_norm"]["status"] == "passed"
+    assert records["gelu"]["status"] == "not_started" and records["gelu"]["checks_run"] >= 2
+
+
+@pytest.mark.timeout(300)
+def test_watch_with_an_unusable_state_folder_shows_verdict_then_one_line(project, blocked_home):
+    process = start_watch(project, blocked_home, "gelu")
+    try:
+        lines = iter(process.stdout.readline, "")
+        assert any("gelu  NOT STARTED" in line for line in lines)
+        rest = next(line for line in lines if line.strip() and "next:" not in line
+                    and "edit exercises/" not in line)  # fmt: skip
+        assert rest.startswith("bertprep: could not save your progress"), rest
+        type_into(process, "q\n")
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()

@@ -12,7 +12,7 @@ from grader.interview.records import CodingResult, InterviewResult, Turn, displa
 from grader.interview.review import interval_text
 from grader.interview.terminal import SessionIO, clock_text
 from grader.interview.texts import ui_texts
-from grader.progress import atomic_write_text, state_dir
+from grader.progress import create_unique, describe, state_dir, warn
 
 
 def coding_line(result: CodingResult) -> str:
@@ -217,14 +217,15 @@ def transcript_markdown(result: InterviewResult) -> str:
     return "\n".join(out)
 
 
-def save_transcript(result: InterviewResult, folder: Path | None = None) -> Path:
-    """Write the transcript atomically to ``.bertprep/interviews/<timestamp>.md``."""
+def save_transcript(result: InterviewResult, folder: Path | None = None) -> Path | None:
+    """Write the transcript to ``.bertprep/interviews/<timestamp>.md`` under a name no other
+    transcript has (two sessions in one second keep both); None, said in one line on stderr,
+    when the state folder cannot be written."""
     folder = folder or state_dir() / "interviews"
     stamp = f"{result.started_at.astimezone():%Y%m%d-%H%M%S}"
-    path = folder / f"{stamp}.md"
-    suffix = 2
-    while path.exists():  # two sessions in one second (scripts, tests) keep both transcripts
-        path = folder / f"{stamp}-{suffix}.md"
-        suffix += 1
-    atomic_write_text(path, transcript_markdown(result))
-    return path
+    text = transcript_markdown(result).encode("utf-8")
+    try:
+        return create_unique(folder, lambda n: f"{stamp}-{n}.md" if n > 1 else f"{stamp}.md", text)
+    except OSError as err:
+        warn(f"could not save the transcript in {folder} ({describe(err)}).")
+        return None

@@ -13,14 +13,14 @@ atomically after every rating. It is valid JSON with one card per line::
 
 so that when the file is damaged (a bad disk, a hand edit gone wrong, a sync conflict) every
 card whose line is still intact is recovered; the damaged file is kept as
-``review.json.corrupt``. A missing file is a fresh start.
+``review.json.corrupt`` (then ``.corrupt-2``...: nothing is overwritten). Reading and checking
+cards is ``deckfile.py``; every write is a locked read-modify-write. A missing file is a fresh
+start; a state folder that cannot be written is one line on stderr.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,8 +32,17 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from grader.interview.bank import Question
+from grader.interview.deckfile import DeckEntry, card_id_for, parse_state
 from grader.interview.terminal import SessionIO
-from grader.progress import atomic_write_text, state_dir
+from grader.progress import (
+    atomic_write_text,
+    describe,
+    keep_damaged_copy,
+    locked,
+    read_regular,
+    state_dir,
+    warn,
+)
 
 VERSION = 1
 STATE_FILE = "review.json"
@@ -51,41 +60,19 @@ RATING_KEYS = {
     "e": Rating.Easy,
     "easy": Rating.Easy,
 }
-CARD_LINE_RE = re.compile(r'^\s*("(?:[^"\\]|\\.)*")\s*:')
+STATE_LIMIT = 16 * 2**20  # a deck is a few hundred KB at most: anything larger is damage
 
 
 def review_path() -> Path:
     return state_dir() / STATE_FILE
 
 
-@dataclass
-class DeckEntry:
-    card: Card
-    reviews: int = 0
-    last_rating: str | None = None
-
-    def to_json(self) -> dict:
-        return {
-            "card": self.card.to_dict(),
-            "reviews": self.reviews,
-            "last_rating": self.last_rating,
-        }
-
-    @classmethod
-    def from_json(cls, data: object) -> DeckEntry:
-        """Raises ValueError / KeyError / TypeError when ``data`` is not a sound entry."""
-        if not isinstance(data, dict):
-            raise TypeError("a card entry is not an object")
-        card = Card.from_dict(data["card"])
-        if card.due.tzinfo is None or (card.last_review and card.last_review.tzinfo is None):
-            raise ValueError("card times must carry a time zone")
-        reviews = data.get("reviews", 0)
-        if type(reviews) is not int or reviews < 0:
-            raise ValueError("reviews is not a count")
-        last_rating = data.get("last_rating")
-        if last_rating is not None and last_rating not in Rating.__members__:
-            raise ValueError(f"unknown rating {last_rating!r}")
-        return cls(card, reviews, last_rating)
+def _read(path: Path) -> bytes | None:
+    """The file's bytes; None when there is none yet."""
+    try:
+        return read_regular(path, limit=STATE_LIMIT)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 @dataclass
@@ -109,31 +96,63 @@ class Deck:
     # Cards rated since loading: saving writes these over what is on disk *now*, so a review
     # and an interview open at the same time do not undo each other's ratings.
     changed: set[str] = field(default_factory=set)
+    save_failed: bool = False  # said once on stderr; later saves try again quietly
 
     @classmethod
     def load(cls, path: Path | None = None) -> Deck:
-        path = path or review_path()
+        """The deck on disk; a damaged file is kept aside (unique name) and replaced by the
+        cards that could be read right away. Never raises for the state folder."""
+        deck = cls(path or review_path())
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return cls(path)
-        text = raw.decode("utf-8", errors="replace")
-        entries, lost, damaged = _parse_state(text)
-        deck = cls(path, entries, lost=lost)
-        if damaged or lost:
-            deck.corrupt_copy = path.with_name(path.name + ".corrupt")
-            deck.corrupt_copy.write_bytes(raw)
-            deck.save(merge=False)  # the repaired deck replaces the damaged file right away
+            raw = _read(deck.path)
+        except OSError as err:
+            warn(f"could not read your review cards from {deck.path} ({describe(err)}); "
+                 "carrying on without them.")  # fmt: skip
+            return deck
+        if raw is None:
+            return deck
+        deck.entries, deck.lost, damaged = parse_state(raw.decode("utf-8", errors="replace"))
+        if damaged:
+            try:
+                with locked(deck.path):
+                    deck.entries = deck._read_locked(report=False)
+                    deck._write()
+            except OSError as err:
+                warn(f"{deck.path} is damaged and could not be repaired ({describe(err)}); "
+                     f"using the {len(deck.entries)} cards that could be read.")  # fmt: skip
         return deck
 
-    def save(self, *, merge: bool = True) -> None:
-        if merge:
-            try:
-                text = self.path.read_text(encoding="utf-8", errors="replace")
-            except FileNotFoundError:
-                text = '{"cards": {}}'
-            on_disk, _, _ = _parse_state(text)
-            self.entries.update((i, e) for i, e in on_disk.items() if i not in self.changed)
+    def _read_locked(self, *, report: bool) -> dict[str, DeckEntry]:
+        """Holding the lock: the cards on disk now. A damaged file is kept aside first."""
+        raw = _read(self.path)
+        if raw is None:
+            return {}
+        entries, lost, damaged = parse_state(raw.decode("utf-8", errors="replace"))
+        if damaged:
+            self.corrupt_copy, self.lost = keep_damaged_copy(self.path, raw), lost
+            if report:
+                warn(f"{self.path.name} was damaged; the damaged file is kept as "
+                     f"{self.corrupt_copy}; cards recovered: {len(entries)}.")  # fmt: skip
+        return entries
+
+    def save(self, *, merge: bool = True) -> bool:
+        """Under the lock, write this session's ratings over the cards on disk now. False
+        (said once on stderr) when the state cannot be written."""
+        try:
+            with locked(self.path):
+                if merge:
+                    on_disk = self._read_locked(report=True)
+                    self.entries.update((i, e) for i, e in on_disk.items() if i not in self.changed)
+                self._write()
+        except OSError as err:
+            if not self.save_failed:
+                warn(f"could not save your review cards to {self.path} ({describe(err)}); the "
+                     "ratings of this session are not remembered.")  # fmt: skip
+            self.save_failed = True
+            return False
+        return True
+
+    def _write(self) -> None:
         lines = [
             f"{json.dumps(question_id, ensure_ascii=False)}: "
             f"{json.dumps(entry.to_json(), ensure_ascii=False, sort_keys=True)}"
@@ -184,52 +203,12 @@ class Deck:
     def rate(self, question_id: str, rating: Rating, now: datetime) -> DeckEntry:
         entry = self.entries.get(question_id)
         # A stable card id derived from the question id: fsrs would otherwise use the clock.
-        card = entry.card if entry else Card(card_id=zlib.crc32(question_id.encode()), due=now)
+        card = entry.card if entry else Card(card_id=card_id_for(question_id), due=now)
         card, _log = self.scheduler.review_card(card, rating, review_datetime=now)
         updated = DeckEntry(card, (entry.reviews if entry else 0) + 1, rating.name)
         self.entries[question_id] = updated
         self.changed.add(question_id)
         return updated
-
-
-def _parse_state(text: str) -> tuple[dict[str, DeckEntry], list[str], bool]:
-    """(entries, ids that could not be read, whether the file was damaged at all)."""
-    try:
-        data = json.loads(text)
-        cards = data["cards"]
-        if not isinstance(cards, dict):
-            raise TypeError("cards is not an object")
-    except (ValueError, KeyError, TypeError):
-        entries, lost = _salvage_lines(text)
-        return entries, lost, True
-    entries: dict[str, DeckEntry] = {}
-    lost: list[str] = []
-    for question_id, value in cards.items():
-        try:
-            entries[question_id] = DeckEntry.from_json(value)
-        except (ValueError, KeyError, TypeError):
-            lost.append(question_id)
-    return entries, lost, bool(lost)
-
-
-def _salvage_lines(text: str) -> tuple[dict[str, DeckEntry], list[str]]:
-    """Recover from a file that is not JSON any more: each card has a line of its own."""
-    entries: dict[str, DeckEntry] = {}
-    lost: list[str] = []
-    for line in text.splitlines():
-        match = CARD_LINE_RE.match(line)
-        if not match:
-            continue
-        try:
-            question_id = json.loads(match.group(1))
-        except ValueError:
-            continue
-        try:
-            pair = json.loads("{" + line.strip().removesuffix(",") + "}")
-            entries[question_id] = DeckEntry.from_json(pair[question_id])
-        except (ValueError, KeyError, TypeError):
-            lost.append(question_id)
-    return entries, lost
 
 
 REVIEW_UI = {
