@@ -358,7 +358,8 @@ def grade_within(
     if target.resolve() == (PROJECT_ROOT / "exercises").resolve():
         # The same record `bertprep check` keeps: the overview shows the interview's verdict.
         progress = Progress.load()
-        progress.record_verdict(exercise.id, verdict.status, file_digest(path))
+        digest = getattr(verdict, "digest", None) or file_digest(path)  # the graded bytes
+        progress.record_verdict(exercise.id, verdict.status, digest)
         progress.save()
     return CodingResult(
         exercise,
