@@ -31,6 +31,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
 
+from grader.i18n import translator
 from grader.interview.bank import Question
 from grader.interview.deckfile import DeckEntry, card_id_for, parse_state
 from grader.interview.terminal import SessionIO
@@ -211,58 +212,41 @@ class Deck:
         return updated
 
 
-REVIEW_UI = {
-    "en": {
-        "now": "now",
-        "minutes": "in {n} min",
-        "hours": "in {n} h",
-        "days": "in {n} days",
-        "counts": "{due} due · {new} new · {later} later",
-        "next": " (next {when})",
-        "damaged": "{name} was damaged: recovered {count} cards{lost}. "
-        "The damaged file is kept as {copy}.",
-        "lost": "; could not read: {ids}",
-        "rate": "[bold]Rate:[/] 1 Again · 2 Hard · 3 Good · 4 Easy (a/h/g/e; q stops) ",
-        "rate_help": "Type 1, 2, 3 or 4 (or a, h, g, e).",
-        "review": "Review",
-        "nothing": "Nothing is due. Come back later, or try `bertprep interview`.",
-        "new": "new",
-        "due": "due",
-        "difficulty": "difficulty",
-        "reveal": "[dim]Answer it aloud or in your head; Enter shows the model answer "
-        "(q stops)[/] ",
-        "model_answer": "model answer",
-        "next_review": "next review {when}",
-        "done": "Reviewed {n}.",
-        "now_counts": "Now: {counts}",
-    },
-    "zh": {
-        "now": "现在",
-        "minutes": "{n} 分钟后",
-        "hours": "{n} 小时后",
-        "days": "{n} 天后",
-        "counts": "到期 {due} · 新题 {new} · 未到期 {later}",
-        "next": "（下一张 {when}）",
-        "damaged": "{name} 已损坏：恢复了 {count} 张卡片{lost}。损坏的文件保存在 {copy}。",
-        "lost": "；无法读取：{ids}",
-        "rate": "[bold]评分：[/]1 Again · 2 Hard · 3 Good · 4 Easy（a/h/g/e；q 退出）",
-        "rate_help": "请输入 1、2、3 或 4（或 a、h、g、e）。",
-        "review": "复习",
-        "nothing": "没有到期的卡片。稍后再来，或试试 `bertprep interview`。",
-        "new": "新题",
-        "due": "到期",
-        "difficulty": "难度",
-        "reveal": "[dim]先口头或在心里回答；回车显示参考答案（q 退出）[/] ",
-        "model_answer": "参考答案",
-        "next_review": "下次复习：{when}",
-        "done": "本次复习 {n} 张。",
-        "now_counts": "当前：{counts}",
-    },
-}
+def review_texts(lang: str) -> dict[str, str]:
+    """The texts of this mode in ``lang`` (gettext catalogue: grader/locale)."""
+    _ = translator(lang)
+    return {
+        "now": _("now"),
+        "minutes": _("in {n} min"),
+        "hours": _("in {n} h"),
+        "days": _("in {n} days"),
+        "counts": _("{due} due · {new} new · {later} later"),
+        "next": _(" (next {when})"),
+        "damaged": _(
+            "{name} was damaged: recovered {count} cards{lost}. The damaged file is "
+            "kept as {copy}."
+        ),
+        "lost": _("; could not read: {ids}"),
+        "rate": _("[bold]Rate:[/] 1 Again · 2 Hard · 3 Good · 4 Easy (a/h/g/e; q stops) "),
+        "rate_help": _("Type 1, 2, 3 or 4 (or a, h, g, e)."),
+        "review": _("Review"),
+        "nothing": _("Nothing is due. Come back later, or try `bertprep interview`."),
+        "new": _("new"),
+        "due": _("due"),
+        "difficulty": _("difficulty"),
+        "reveal": _(
+            "[dim]Answer it aloud or in your head; Enter shows the model answer (q "
+            "stops)[/] "
+        ),
+        "model_answer": _("model answer"),
+        "next_review": _("next review {when}"),
+        "done": _("Reviewed {n}."),
+        "now_counts": _("Now: {counts}"),
+    }
 
 
 def interval_text(due: datetime, now: datetime, lang: str = "en") -> str:
-    ui = REVIEW_UI[lang]
+    ui = review_texts(lang)
     seconds = (due - now).total_seconds()
     if seconds <= 60:
         return ui["now"]
@@ -274,7 +258,7 @@ def interval_text(due: datetime, now: datetime, lang: str = "en") -> str:
 
 
 def counts_line(counts: Counts, now: datetime, lang: str = "en") -> str:
-    ui = REVIEW_UI[lang]
+    ui = review_texts(lang)
     line = ui["counts"].format(due=counts.due, new=counts.new, later=counts.later)
     if counts.next_due is not None:
         line += ui["next"].format(when=interval_text(counts.next_due, now, lang))
@@ -284,7 +268,7 @@ def counts_line(counts: Counts, now: datetime, lang: str = "en") -> str:
 def report_repair(io: SessionIO, deck: Deck, lang: str = "en") -> None:
     if deck.corrupt_copy is None:
         return
-    ui = REVIEW_UI[lang]
+    ui = review_texts(lang)
     lost = ui["lost"].format(ids=", ".join(deck.lost)) if deck.lost else ""
     message = ui["damaged"].format(
         name=deck.path.name, count=len(deck.entries), lost=lost, copy=deck.corrupt_copy
@@ -295,20 +279,20 @@ def report_repair(io: SessionIO, deck: Deck, lang: str = "en") -> None:
 def ask_rating(io: SessionIO, lang: str = "en") -> Rating | None:
     """Again/Hard/Good/Easy as 1-4 or a/h/g/e; None when the learner stops (q or no input)."""
     while True:
-        reply = io.ask(REVIEW_UI[lang]["rate"])
+        reply = io.ask(review_texts(lang)["rate"])
         if reply is None or reply.strip().lower() in ("q", "quit"):
             return None
         rating = RATING_KEYS.get(reply.strip().lower())
         if rating is not None:
             return rating
-        io.console.print(f"[yellow]{REVIEW_UI[lang]['rate_help']}[/]")
+        io.console.print(f"[yellow]{review_texts(lang)['rate_help']}[/]")
 
 
 def run_review(
     io: SessionIO, questions: Sequence[Question], deck: Deck, *, lang: str = "en", limit: int = 20
 ) -> int:
     """Review due cards, then new ones, up to ``limit``; returns how many were rated."""
-    ui = REVIEW_UI[lang]
+    ui = review_texts(lang)
     report_repair(io, deck, lang)
     ids = [q.id for q in questions]
     counts = counts_line(deck.counts(ids, io.now()), io.now(), lang)
