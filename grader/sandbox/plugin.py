@@ -80,13 +80,13 @@ def _classify(item: pytest.Item, call: pytest.CallInfo) -> dict:
             other = Path(frame[0]).stem
             return dict(
                 status="failed",
-                message=f"this exercise uses your {other}.py, which still raises "
-                f"NotImplementedError: finish that exercise first",
+                message=_("this exercise uses your {module}.py, which still raises "
+                          "NotImplementedError: finish that exercise first").format(module=other),
                 location=location,
                 blocked_by=other,
             )
         return dict(
-            status="not_started", message="not started (the stub raises NotImplementedError)"
+            status="not_started", message=_("not started (the stub raises NotImplementedError)")
         )
     if isinstance(exc, CheckFailure):
         return dict(
@@ -100,11 +100,15 @@ def _classify(item: pytest.Item, call: pytest.CallInfo) -> dict:
         )
     text = str(exc)
     if isinstance(exc, CheckTimeout):
-        where = f" (last seen at {location})" if location else ""
+        message = (
+            _("took longer than {seconds}s: an infinite loop or a very slow path (last seen at "
+              "{location})") if location
+            else _("took longer than {seconds}s: an infinite loop or a very slow path")
+        ).format(seconds=text, location=location)
         return dict(
             status="error",
             kind="timeout",
-            message=f"took longer than {text}s: an infinite loop or a very slow path{where}",
+            message=message,
             location=location,
         )
     if isinstance(exc, MemoryError) or (
@@ -113,16 +117,16 @@ def _classify(item: pytest.Item, call: pytest.CallInfo) -> dict:
         return dict(
             status="error",
             kind="memory",
-            message="ran out of memory (over the grader's limit): look for a tensor that grows "
-            "with every step or a shape that is far too large",
+            message=_("ran out of memory (over the grader's limit): look for a tensor that "
+                      "grows with every step or a shape that is far too large"),
             location=location,
         )
     if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
         return dict(
             status="error",
             kind="output",
-            message="printed far too much output (over the grader's limit): remove the prints "
-            "inside loops",
+            message=_("printed far too much output (over the grader's limit): remove the "
+                      "prints inside loops"),
             location=location,
         )
     if call.when == "setup":
@@ -133,22 +137,27 @@ def _classify(item: pytest.Item, call: pytest.CallInfo) -> dict:
             return dict(
                 status="error",
                 kind="import",
-                message=f"your file does not parse: SyntaxError at {where}: {exc.msg}",
+                message=_("your file does not parse: SyntaxError at {where}: {error}").format(
+                    where=where, error=exc.msg),
                 location=where,
             )
         return dict(
             status="error",
             kind="import",
-            message=f"your file could not be imported: {kind}: {detail}",
+            message=_("your file could not be imported: {kind}: {detail}").format(
+                kind=kind, detail=detail),
             location=location,
         )
     if isinstance(exc, AssertionError):
         return dict(status="failed", message=text.strip().splitlines()[0], location=location)
-    where = f" at {location}" if location else ""
     first_line = text.strip().splitlines()[0] if text.strip() else ""
+    message = (
+        _("your code raised {kind} at {location}: {detail}") if location
+        else _("your code raised {kind}: {detail}")
+    ).format(kind=type(exc).__name__, location=location, detail=first_line)
     return dict(
         status="failed",
-        message=f"your code raised {type(exc).__name__}{where}: {first_line}",
+        message=message,
         location=location,
     )
 
@@ -211,5 +220,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         )
         _write(record)
         if record["status"] == "not_started" or record.get("kind") in ("timeout", "import"):
-            _stopped_modules[exercise] = f"skipped after: {record['message']}"
+            _stopped_modules[exercise] = _("skipped after: {message}").format(
+                message=record["message"])
     return report

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.catalogue import Catalogue, load_catalogue
+from grader.i18n import _
 
 TEST_TIMEOUT_S = 20  # one check (one hypothesis test); a check module may raise it for itself
 RUN_TIMEOUT_BASE_S = 60
@@ -54,15 +55,15 @@ def aggregate(exercise_id: str, records: list[dict], catalogue: Catalogue) -> Ve
     seconds = round(sum(r.get("duration", 0.0) for r in results), 3)
     verdict = Verdict(exercise_id, "passed", passed, total, seconds=seconds)
     if not results:
-        verdict.status, verdict.message = "error", "no checks ran"
+        verdict.status, verdict.message = "error", _("no checks ran")
         return verdict
     first_bad = next((r for r in counted if r["status"] != "passed"), None)
     if first_bad is None:
-        verdict.message = f"all {total} checks pass"
+        verdict.message = _("all {total} checks pass").format(total=total)
         return verdict
     if first_bad["status"] == "not_started" and passed == 0:
         verdict.status = "not_started"
-        verdict.message = "not started: the stub still raises NotImplementedError"
+        verdict.message = _("not started: the stub still raises NotImplementedError")
         return verdict
     errors = [r for r in counted if r["status"] == "error"]
     failure = errors[0] if errors else first_bad
@@ -70,7 +71,7 @@ def aggregate(exercise_id: str, records: list[dict], catalogue: Catalogue) -> Ve
     if failure["status"] == "not_started":
         failure = {
             **failure,
-            "message": "part of this exercise is still a stub (raises NotImplementedError)",
+            "message": _("part of this exercise is still a stub (raises NotImplementedError)"),
         }
     verdict.message = failure.get("message", "")
     verdict.check = failure.get("title")
@@ -99,7 +100,7 @@ class Worker:
         ready = self._read_line(WORKER_START_TIMEOUT_S)
         if ready is None or json.loads(ready).get("status") != "ready":
             self.close()
-            raise RuntimeError("the grading worker did not start (is the .venv complete?)")
+            raise RuntimeError(_("the grading worker did not start (is the .venv complete?)"))
 
     def _read_line(self, timeout: float) -> str | None:
         result: list[str] = []
@@ -116,7 +117,7 @@ class Worker:
             line = self._read_line(request["run_timeout"] + 30)
         if line is None:
             self.close()
-            raise RuntimeError("the grading worker stopped answering")
+            raise RuntimeError(_("the grading worker stopped answering"))
         return json.loads(line)
 
     def close(self) -> None:
@@ -146,21 +147,24 @@ def _read_records(path: Path) -> list[dict]:
 
 def _crash_message(answer: dict, log_tail: str) -> str:
     if answer["timed_out"]:
-        return "the whole run took too long and was stopped (an infinite loop in native code?)"
+        return _("the whole run took too long and was stopped (an infinite loop in native "
+                 "code?)")  # fmt: skip
     if answer["signal"] is not None:
         name = signal.Signals(answer["signal"]).name
         meaning = {
-            "SIGSEGV": "a segmentation fault",
-            "SIGABRT": "an abort",
-            "SIGKILL": "killed (out of memory?)",
-            "SIGBUS": "a bus error",
-            "SIGFPE": "a floating-point exception",
+            "SIGSEGV": _("a segmentation fault"),
+            "SIGABRT": _("an abort"),
+            "SIGKILL": _("killed (out of memory?)"),
+            "SIGBUS": _("a bus error"),
+            "SIGFPE": _("a floating-point exception"),
         }.get(name, name)
-        return f"the check process crashed: {meaning} ({name})"
+        return _("the check process crashed: {meaning} ({signal})").format(
+            meaning=meaning, signal=name)  # fmt: skip
     if answer["exit_code"] == 0:
-        return "the check process exited in the middle of a check (os._exit or similar?)"
+        return _("the check process exited in the middle of a check (os._exit or similar?)")
     detail = log_tail.strip().splitlines()[-1] if log_tail.strip() else ""
-    return f"the check process exited unexpectedly (code {answer['exit_code']}) {detail}".strip()
+    return _("the check process exited unexpectedly (code {code}) {detail}").format(
+        code=answer["exit_code"], detail=detail).strip()  # fmt: skip
 
 
 def run_checks(
