@@ -1,0 +1,316 @@
+"""Checks for exercise electra_rtd (exercises/e31_electra_rtd.py).
+
+Each piece against ``reference/variants/electra.py`` (proven equal to transformers'
+``ElectraForPreTraining`` in ``tests/``): the head's logits, the labels, the loss; then the
+whole discriminator with the reference's weights loaded; then what the loss must do without
+any reference: ignore padding, and reach zero on confident right answers.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from grader.checks.kit import (
+    Variants,
+    describe_mask,
+    expect_close,
+    expect_tensor,
+    fail,
+    load_weights,
+)
+from grader.checks.strategies import (
+    TokenBatch,
+    final_example,
+    make_generator,
+    padding_masks,
+    randn,
+    randomize_parameters_,
+    seeds,
+    token_batches,
+)
+from reference.variants import electra as ref
+
+MODULE = "e31_electra_rtd"
+ATOL, RTOL = 1e-5, 1e-4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def small_config(**overrides) -> ref.ElectraConfig:
+    values = dict(vocab_size=20, embedding_size=6, hidden_size=12, num_hidden_layers=2,
+                  num_attention_heads=3, intermediate_size=20,
+                  max_position_embeddings=16)  # fmt: skip
+    return ref.ElectraConfig(**{**values, **overrides})
+
+
+def describe(config: ref.ElectraConfig) -> str:
+    return (f"embedding_size={config.embedding_size}, hidden={config.hidden_size}, heads="
+            f"{config.num_attention_heads}, layers={config.num_hidden_layers}, "
+            f"{config.hidden_act}")  # fmt: skip
+
+
+# --- the head ---------------------------------------------------------------------------------
+
+
+def build_head(learner, config, seed):
+    reference = randomize_parameters_(ref.ElectraDiscriminatorPredictions(config), seed).eval()
+    mine = learner.ElectraDiscriminatorPredictions(config)
+    load_weights(mine, reference.state_dict(), name="ElectraDiscriminatorPredictions")
+    return mine.eval(), reference
+
+
+def compare_head(learner, config, seed, hidden) -> None:
+    mine, reference = build_head(learner, config, seed)
+    batch, seq, _ = hidden.shape
+    inputs = f"hidden={config.hidden_size}, {config.hidden_act}; batch={batch}, seq={seq}"
+    with torch.no_grad():
+        got, want = mine(hidden), reference(hidden)
+    expect_tensor(got, name="logits", shape=(batch, seq), dtype=torch.float32, inputs=inputs,
+                  shape_names="(batch, seq): one logit per token")  # fmt: skip
+    mistakes = None
+    if final_example():
+        mistakes = {"electra_sigmoid_twice": lambda: torch.sigmoid(want)}
+    expect_close(got, want, name="logits", inputs=inputs, atol=ATOL, rtol=RTOL,
+                 mistakes=mistakes)  # fmt: skip
+
+
+@st.composite
+def head_cases(draw):
+    hidden = draw(st.integers(1, 16))
+    act = draw(st.sampled_from(["gelu", "gelu_new", "relu"]))
+    config = small_config(hidden_size=hidden, num_attention_heads=1, hidden_act=act)
+    seed = draw(seeds)
+    x = randn((draw(st.integers(1, 3)), draw(st.integers(1, 9)), hidden), seed + 1, 2.0)
+    return config, seed, x
+
+
+def test_head_returns_one_logit_per_token(learner):
+    """ElectraDiscriminatorPredictions loads the reference's weights; logits are (batch, seq)"""
+    config = small_config()
+    compare_head(learner, config, 0, randn((2, 5, 12), 1))
+
+
+@given(case=head_cases())
+@example(case=(small_config(hidden_act="relu"), 2, randn((1, 3, 12), 3)))
+def test_head_matches_the_reference(learner, case):
+    """head logits equal the reference's (dense -> activation -> dense_prediction, no sigmoid)"""
+    compare_head(learner, *case)
+
+
+# --- labels -----------------------------------------------------------------------------------
+
+
+def corrupt(original: torch.Tensor, seed: int, vocab: int) -> torch.Tensor:
+    """Replace about half the tokens with random ids (some of which are the original again)."""
+    gen = make_generator(seed)
+    chosen = torch.rand(original.shape, generator=gen) < 0.5
+    sampled = torch.randint(0, vocab, original.shape, generator=gen)
+    return torch.where(chosen, sampled, original)
+
+
+def compare_labels(learner, original, corrupted) -> None:
+    inputs = f"original_ids {original.tolist()}; corrupted_ids {corrupted.tolist()}"
+    got = learner.replaced_token_labels(original.clone(), corrupted.clone())
+    want = (corrupted != original).long()
+    got = expect_tensor(got, name="labels", shape=tuple(original.shape), inputs=inputs,
+                        shape_names="(batch, seq)")  # fmt: skip
+    if got.dtype != torch.long:
+        fail(f"labels should be int64 (0/1), got {got.dtype}", inputs=inputs)
+    mistakes = {"electra_labels_inverted": lambda: 1 - want}
+    expect_close(got, want, name="labels", inputs=inputs, atol=0, rtol=0, mistakes=mistakes)
+
+
+def test_labels_mark_replaced_tokens(learner):
+    """labels: 1 where the token differs from the original, 0 where it is the original (fixed)"""
+    original = torch.tensor([[5, 6, 7, 8, 9], [3, 3, 4, 4, 1]])
+    corrupted = torch.tensor([[5, 2, 7, 8, 1], [3, 9, 4, 4, 1]])  # replaced: (0,1) (0,4) (1,1)
+    compare_labels(learner, original, corrupted)
+
+
+@given(seed=seeds, batch=st.integers(1, 3), seq=st.integers(1, 9), vocab=st.integers(2, 30))
+def test_labels_match_the_reference(learner, seed, batch, seq, vocab):
+    """labels compare tokens: a position the generator filled with the original is original"""
+    original = torch.randint(0, vocab, (batch, seq), generator=make_generator(seed))
+    compare_labels(learner, original, corrupt(original, seed + 1, vocab))
+
+
+# --- the loss ---------------------------------------------------------------------------------
+
+
+def wrong_losses(logits, labels, mask) -> Variants:
+    def bce(x, y):
+        return F.binary_cross_entropy_with_logits(x, y.float())
+
+    real = None if mask is None else mask.bool()
+
+    def on_real(x, y):
+        return bce(x, y) if real is None else bce(x[real], y[real])
+
+    mistakes = Variants([
+        ("electra_sigmoid_twice", lambda: on_real(torch.sigmoid(logits), labels)),
+        ("electra_labels_inverted", lambda: on_real(logits, 1 - labels)),
+    ])  # fmt: skip
+    if real is not None:
+        mistakes.append(("electra_loss_over_padding", lambda: bce(logits, labels)))
+        mistakes.append(("electra_sigmoid_twice", lambda: bce(torch.sigmoid(logits), labels)))
+    return mistakes
+
+
+def compare_loss(learner, logits, labels, mask) -> None:
+    batch, seq = logits.shape
+    padding = "no attention_mask" if mask is None else describe_mask(mask)
+    size = float(logits.abs().max())
+    inputs = f"batch={batch}, seq={seq}; {padding}; logits up to {size:.3g} in size"
+    got = learner.replaced_token_detection_loss(logits.clone(), labels.clone(),
+                                                None if mask is None else mask.clone())  # fmt: skip
+    got = expect_tensor(got, name="loss", shape=(), inputs=inputs,
+                        shape_names="(): a scalar, the mean over real tokens")  # fmt: skip
+    want = ref.replaced_token_detection_loss(logits, labels, mask)
+    mistakes = wrong_losses(logits, labels, mask) if final_example() else None
+    expect_close(got, want, name="loss", inputs=inputs, atol=ATOL, rtol=RTOL, mistakes=mistakes)
+
+
+def fixed_loss_case():
+    """Two rows of 6, the second with 3 padded positions (logits there are large and wrong)."""
+    logits = torch.tensor([[2.0, -1.0, 0.5, -3.0, 1.5, -0.5], [1.0, -2.0, 3.0, 8.0, 9.0, -7.0]])
+    labels = torch.tensor([[1, 0, 1, 0, 0, 1], [1, 0, 0, 0, 0, 1]])
+    mask = torch.tensor([[1] * 6, [1, 1, 1, 0, 0, 0]])
+    return logits, labels, mask
+
+
+@st.composite
+def loss_cases(draw):
+    batch, seq, seed = draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(seeds)
+    logits = randn((batch, seq), seed, draw(st.sampled_from([1.0, 4.0, 0.1])))
+    labels = torch.randint(0, 2, (batch, seq), generator=make_generator(seed + 1))
+    mask = None
+    if draw(st.booleans()):
+        mask = draw(padding_masks(batch, seq, allow_fully_padded=False))
+    return logits, labels, mask
+
+
+def test_loss_on_a_padded_batch(learner):
+    """loss equals the reference's: BCE with logits, mean over real tokens (fixed input)"""
+    compare_loss(learner, *fixed_loss_case())
+
+
+@given(case=loss_cases())
+def test_loss_matches_the_reference(learner, case):
+    """loss equals the reference's on drawn logits, labels and padding (and with no mask)"""
+    compare_loss(learner, *case)
+
+
+def test_loss_ignores_padding(learner):
+    """changing logits and labels at padded positions does not change the loss"""
+    logits, labels, mask = fixed_loss_case()
+    noisy_logits, flipped = logits.clone(), labels.clone()
+    noisy_logits[1, 3:] = torch.tensor([-20.0, 30.0, 5.0])
+    flipped[1, 3:] = 1 - flipped[1, 3:]
+    inputs = "batch=2, seq=6; 3 padded in row 1; logits and labels changed at the padded positions"
+    before = learner.replaced_token_detection_loss(logits, labels, mask)
+    after = learner.replaced_token_detection_loss(noisy_logits, flipped, mask)
+    before = expect_tensor(before, name="loss", shape=(), inputs=inputs)
+    after = expect_tensor(after, name="loss", shape=(), inputs=inputs)
+    if abs(float(after) - float(before)) > 1e-6:
+        fail(f"the loss moved from {float(before):.4g} to {float(after):.4g} when only padded "
+             f"positions changed: drop the positions where attention_mask is 0 before averaging",
+             inputs=inputs, diagnosis="electra_loss_over_padding")  # fmt: skip
+
+
+def test_confident_right_answers_cost_nothing(learner):
+    """logits of +-30 that agree with the labels give a loss near 0 (no second sigmoid)"""
+    labels = torch.tensor([[1, 0, 0, 1, 0]])
+    logits = (labels.float() * 2 - 1) * 30.0
+    got = learner.replaced_token_detection_loss(logits, labels, None)
+    inputs = "batch=1, seq=5; no attention_mask; logits +30 where replaced, -30 where original"
+    got = expect_tensor(got, name="loss", shape=(), inputs=inputs)
+    if float(got) > 1e-6:
+        twice = F.binary_cross_entropy_with_logits(torch.sigmoid(logits), labels.float())
+        fail(
+            f"the loss is {float(got):.4g} although every prediction is right and confident: "
+            f"binary_cross_entropy_with_logits applies the sigmoid itself, so pass it the raw "
+            f"logits",
+            inputs=inputs,
+            diagnosis="electra_sigmoid_twice" if abs(float(got) - float(twice)) < 1e-4 else None,
+        )
+
+
+# --- the whole discriminator ------------------------------------------------------------------
+
+
+def build(learner, config, seed):
+    reference = randomize_parameters_(ref.ElectraForPreTraining(config), seed).eval()
+    mine = learner.ElectraForPreTraining(config)
+    load_weights(mine, reference.state_dict(), name="ElectraForPreTraining")
+    return mine.eval(), reference
+
+
+@st.composite
+def model_cases(draw):
+    heads = draw(st.integers(1, 3))
+    hidden = heads * draw(st.integers(-(-4 // heads), 4))
+    embedding = draw(st.sampled_from([hidden, 4, 6]))
+    config = small_config(embedding_size=embedding, hidden_size=hidden, num_attention_heads=heads,
+                          num_hidden_layers=draw(st.integers(1, 2)),
+                          intermediate_size=draw(st.integers(1, 2 * hidden)))  # fmt: skip
+    # hidden_act stays "gelu": the body is your e07 BertLayer, which uses your erf GELU.
+    case = draw(token_batches(config, masked=None, token_types=None))
+    seed = draw(seeds)
+    labels = torch.randint(0, 2, case.input_ids.shape, generator=make_generator(seed + 7))
+    return config, seed, case, labels
+
+
+def fixed_model_case():
+    config = small_config()
+    ids = torch.randint(1, config.vocab_size, (2, 6), generator=make_generator(4))
+    mask = torch.tensor([[1] * 6, [1, 1, 1, 1, 0, 0]])
+    labels = torch.tensor([[0, 1, 0, 0, 1, 0], [1, 0, 0, 1, 1, 1]])
+    return config, 5, TokenBatch(ids.masked_fill(mask == 0, 0), mask, None), labels
+
+
+def compare_model(learner, config, seed, case: TokenBatch, labels) -> None:
+    mine, reference = build(learner, config, seed)
+    inputs = f"{describe(config)}; {case.describe()}; labels given"
+    with torch.no_grad():
+        result = mine(case.input_ids, case.attention_mask, case.token_type_ids, labels)
+        want = reference(case.input_ids, case.attention_mask, case.token_type_ids, labels)
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        fail(f"return a pair (loss, logits), got {type(result).__name__}", inputs=inputs)
+    loss, logits = result
+    real = None if case.attention_mask is None else case.attention_mask.bool()
+    expect_close(logits, want.logits, name="logits", inputs=inputs, atol=ATOL, rtol=RTOL,
+                 where=real)  # fmt: skip
+    expect_tensor(loss, name="loss", shape=(), inputs=inputs,
+                  shape_names="(): a scalar")  # fmt: skip
+    mistakes = wrong_losses(want.logits, labels, case.attention_mask) if final_example() else None
+    expect_close(loss, want.loss, name="loss", inputs=inputs, atol=ATOL, rtol=RTOL,
+                 mistakes=mistakes)  # fmt: skip
+    with torch.no_grad():
+        no_labels = mine(case.input_ids, case.attention_mask, case.token_type_ids)
+    if not isinstance(no_labels, tuple | list) or len(no_labels) != 2 or no_labels[0] is not None:
+        fail(
+            "without labels, return (None, logits)",
+            inputs=inputs.replace("labels given", "no labels"),
+        )
+
+
+def test_discriminator_loads_and_matches_on_a_padded_batch(learner):
+    """ElectraForPreTraining loads the reference's weights; (loss, logits) match it (fixed input)"""
+    compare_model(learner, *fixed_model_case())
+
+
+@given(case=model_cases())
+def test_discriminator_matches_the_reference(learner, case):
+    """ElectraForPreTraining matches the reference on small random configs (E = H and E != H)"""
+    compare_model(learner, *case)
