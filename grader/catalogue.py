@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from grader import i18n
+
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
 CHECKS_DIR = Path(__file__).with_name("checks")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,14 @@ PARTS_ZH = {
     1: "第一部分：BERT",
     2: "第二部分：BERT 之后",
 }
+BLOG_QUESTIONS_ZH = {
+    "Q1": "BERT模型的主要特点是什么？",
+    "Q2": "BERT模型中的掩码语言模型（MLM）是什么？",
+    "Q3": "如何实现BERT模型的微调？",
+    "Q4": "实现一个简单的BERT模型。",
+    "Q5": "实现BERT模型的预训练任务：掩码语言模型。",
+    "beyond": "博客之外：面试官接下来会问什么。",
+}
 ZH_EXERCISE_KEYS = ("title", "summary", "hints")
 ZH_MISTAKE_KEYS = ("summary", "fix")
 
@@ -48,8 +58,14 @@ class Mistake:
     fix: str  # what to do instead
     zh: dict = field(default_factory=dict, compare=False)  # {"summary", "fix"} in Chinese
 
-    def sentence(self) -> str:
-        return f"{self.summary} — {self.fix}"
+    def text(self, key: str, lang: str | None = None) -> str:
+        """``summary`` or ``fix`` in the current language (English when not translated)."""
+        return _in_language(self, key, lang)
+
+    def sentence(self, lang: str | None = None) -> str:
+        """The diagnosis line: what the code does wrong, then what to do instead."""
+        summary, fix = self.text("summary", lang), self.text("fix", lang)
+        return f"{summary}——{fix}" if _is_zh(lang) and self.zh else f"{summary} — {fix}"
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,14 @@ class Exercise:
     part: int = 1  # 1: BERT itself; 2: what came after it (PARTS)
     # {"title", "summary", "hints": (3)} in Chinese, from [exercise.zh]; {} when absent
     zh: dict = field(default_factory=dict, compare=False)
+
+    def text(self, key: str, lang: str | None = None):
+        """``title``, ``summary`` or ``hints`` (three) in the current language (English when
+        not translated)."""
+        return _in_language(self, key, lang)
+
+    def hint(self, level: int, lang: str | None = None) -> str:
+        return self.text("hints", lang)[level - 1]
 
     @property
     def module(self) -> str:
@@ -101,6 +125,26 @@ class Catalogue:
             for part in sorted({e.part for e in self.exercises})
             if (group := tuple(e for e in self.exercises if e.part == part))
         ]
+
+
+def _is_zh(lang: str | None) -> bool:
+    return (lang or i18n.language()) == "zh"
+
+
+def _in_language(record: Exercise | Mistake, key: str, lang: str | None):
+    """A catalogue field in the current language: the ``zh`` sub-table's when the language
+    is Chinese and it has the field, else the English one."""
+    if _is_zh(lang) and record.zh.get(key):
+        return record.zh[key]
+    return getattr(record, key)
+
+
+def part_name(part: int, lang: str | None = None) -> str:
+    return (PARTS_ZH if _is_zh(lang) else PARTS)[part]
+
+
+def blog_question(question: str, lang: str | None = None) -> str:
+    return (BLOG_QUESTIONS_ZH if _is_zh(lang) else BLOG_QUESTIONS)[question]
 
 
 def _zh(entry: dict) -> dict:

@@ -19,11 +19,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from grader.catalogue import BLOG_QUESTIONS, PROJECT_ROOT, Catalogue, Exercise, load_catalogue
+from grader.catalogue import (
+    BLOG_QUESTIONS,
+    PROJECT_ROOT,
+    Catalogue,
+    Exercise,
+    blog_question,
+    load_catalogue,
+)
 from grader.i18n import (
     LANGUAGES,
     _,
     install_cjk_wrapping,
+    install_click_translations,
     language,
     language_from_argv,
     set_language,
@@ -41,6 +49,7 @@ try:
 except ValueError:
     set_language(None)
 install_cjk_wrapping()
+install_click_translations()
 
 LANG_OPTION_HELP = _("zh | en: the language bertprep speaks (default: BERTPREP_LANG, then the "
                      "locale)")  # fmt: skip
@@ -72,8 +81,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def resolve_id(catalogue: Catalogue, exercise_id: str) -> Exercise:
     try:
         return catalogue.get(exercise_id)
-    except KeyError as err:
-        raise fail(str(err.args[0]), 2) from None
+    except KeyError:
+        raise fail(_("no exercise {id}; known: {known}").format(
+            id=repr(exercise_id), known=", ".join(catalogue.ids())), 2) from None  # fmt: skip
 
 
 def resolve_folder(target: str) -> Path:
@@ -81,8 +91,8 @@ def resolve_folder(target: str) -> Path:
 
     try:
         return resolve_target(target)
-    except FileNotFoundError as err:
-        raise fail(str(err), 2) from None
+    except FileNotFoundError:
+        raise fail(_("target folder {path} does not exist").format(path=target), 2) from None
 
 
 @app.callback(invoke_without_command=True)
@@ -96,12 +106,11 @@ def main_callback(
         print_overview(console, load_catalogue(), Progress.load())
 
 
-@app.command("list")
+@app.command("list", help=_("List the exercises in learning order, with their status."))
 def list_exercises(
-    as_json: bool = typer.Option(False, "--json", help="machine-readable"),
+    as_json: bool = typer.Option(False, "--json", help=_("machine-readable")),
     lang: Language | None = LANG,
 ) -> None:
-    """List the exercises in learning order, with their status."""
     from grader.feedback import exercise_rows, print_overview
 
     catalogue, progress = load_catalogue(), Progress.load()
@@ -111,17 +120,16 @@ def list_exercises(
         print_overview(console, catalogue, progress)
 
 
-@app.command()
+@app.command(help=_("Grade exercises; exit status 0 only if every checked exercise passes."))
 def check(
-    exercise_id: str | None = typer.Argument(None, help="exercise id (default: the next one)"),
-    all_exercises: bool = typer.Option(False, "--all", help="check every exercise"),
+    exercise_id: str | None = typer.Argument(None, help=_("exercise id (default: the next one)")),
+    all_exercises: bool = typer.Option(False, "--all", help=_("check every exercise")),
     target: str = typer.Option(
-        "exercises", help="exercises | solutions | a folder laid out like exercises/"
+        "exercises", help=_("exercises | solutions | a folder laid out like exercises/")
     ),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable verdicts"),
+    as_json: bool = typer.Option(False, "--json", help=_("machine-readable verdicts")),
     lang: Language | None = LANG,
 ) -> None:
-    """Grade exercises; exit status 0 only if every checked exercise passes."""
     from grader.feedback import render_verdict
     from grader.sandbox.runner import run_checks
     from grader.workspace import exercise_path, next_exercise, ungradable_verdicts
@@ -150,7 +158,8 @@ def check(
                            progress.hint_level_seen(exercise.id), folder=shown_folder)  # fmt: skip
         if len(chosen) > 1:
             passed = sum(v.status == "passed" for v in verdicts.values())
-            console.print(f"{passed}/{len(chosen)} passed in {elapsed:.1f}s")
+            console.print(_("{passed}/{total} passed in {seconds:.1f}s").format(
+                passed=passed, total=len(chosen), seconds=elapsed))  # fmt: skip
     if folder == (PROJECT_ROOT / "exercises").resolve():
         for exercise in chosen:
             verdict = verdicts[exercise.id]
@@ -162,13 +171,14 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help=_("Show a hint: each call without --level reveals the next level."))
 def hint(
     exercise_id: str,
-    level: int | None = typer.Option(None, min=1, max=3, help="1 idea, 2 approach, 3 near-code"),
+    level: int | None = typer.Option(
+        None, min=1, max=3, help=_("1 idea, 2 approach, 3 near-code")
+    ),
     lang: Language | None = LANG,
 ) -> None:
-    """Show a hint: each call without --level reveals the next level."""
     from grader.feedback import print_hint
 
     catalogue, progress = load_catalogue(), Progress.load()
@@ -181,28 +191,25 @@ def hint(
         progress.save()
 
 
-@app.command()
+@app.command(help=_("Show the worked solution (after you pass, or with --force)."))
 def solution(
     exercise_id: str,
-    force: bool = typer.Option(False, "--force", help="show it even before you pass"),
+    force: bool = typer.Option(False, "--force", help=_("show it even before you pass")),
     lang: Language | None = LANG,
 ) -> None:
-    """Show the worked solution (after you pass, or with --force)."""
     catalogue, progress = load_catalogue(), Progress.load()
     exercise = resolve_id(catalogue, exercise_id)
     if not (force or progress.has_passed(exercise.id)):
-        err_console.print(
-            f"Pass `bertprep check {exercise.id}` first (or use --force). Hints help: "
-            f"`bertprep hint {exercise.id}`."
-        )
+        err_console.print(_("Pass `bertprep check {id}` first (or use --force). Hints help: "
+                            "`bertprep hint {id}`.").format(id=exercise.id))  # fmt: skip
         raise typer.Exit(1)
     source = (PROJECT_ROOT / "solutions" / exercise.file).read_text(encoding="utf-8")
     console.print(Syntax(source, "python", line_numbers=True, word_wrap=True))
 
 
-@app.command()
+@app.command(help=_("Restore an exercise's stub; your file is backed up first under "
+                    ".bertprep/backups/."))  # fmt: skip
 def reset(exercise_id: str, lang: Language | None = LANG) -> None:
-    """Restore an exercise's stub; your file is backed up first under .bertprep/backups/."""
     from grader.workspace import ResetError, reset_exercise
 
     exercise = resolve_id(load_catalogue(), exercise_id)
@@ -211,93 +218,94 @@ def reset(exercise_id: str, lang: Language | None = LANG) -> None:
     except (FileNotFoundError, ResetError) as err:
         raise fail(str(err)) from None
     if backup is not None:
-        console.print(f"backed up your file to {backup}")
-    console.print(f"exercises/{exercise.file} is a fresh stub again.")
+        console.print(_("backed up your file to {path}").format(path=backup))
+    console.print(_("exercises/{file} is a fresh stub again.").format(file=exercise.file))
 
 
-@app.command()
+@app.command(help=_("Re-check the exercise you are editing every time you save (Enter "
+                    "re-runs, q quits)."))  # fmt: skip
 def watch(
-    exercise_id: str | None = typer.Argument(None, help="start with this exercise"),
+    exercise_id: str | None = typer.Argument(None, help=_("start with this exercise")),
     lang: Language | None = LANG,
 ) -> None:
-    """Re-check the exercise you are editing every time you save (Enter re-runs, q quits)."""
     from grader.watch import run_watch
 
     start = resolve_id(load_catalogue(), exercise_id) if exercise_id else None
     run_watch(console, start.id if start else None)
 
 
-@app.command()
+@app.command(help=_("Check the grader itself: stubs not started, solutions pass, every mutant "
+                    "diagnosed."))  # fmt: skip
 def verify(
-    only: list[str] | None = typer.Option(None, "--only", help="limit to these exercise ids"),
+    only: list[str] | None = typer.Option(None, "--only", help=_("limit to these exercise ids")),
     lang: Language | None = LANG,
 ) -> None:
-    """Check the grader itself: stubs not started, solutions pass, every mutant diagnosed."""
     from grader.dev.verify import run_and_report
 
     if not run_and_report(console, only=only):
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help=_("Show the reference BERT agreeing with transformers on the real MiniLM "
+                    "weights."))  # fmt: skip
 def demo(lang: Language | None = LANG) -> None:
-    """Show the reference BERT agreeing with transformers on the real MiniLM weights."""
     from grader.dev.demo import run_demo
 
     if not run_demo(console):
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help=_("Benchmarks (reported, never pass/fail): reference vs transformers forward "
+                    "time, and the grader's speed (check --all wall time, watch save-to-verdict "
+                    "latency)."))  # fmt: skip
 def bench(
-    what: str = typer.Argument("forward", help="forward | grader | all"),
-    repeats: int = typer.Option(30, help="timed rounds per contender (forward)"),
-    batch: int = typer.Option(8),
-    seq: int = typer.Option(128),
+    what: str = typer.Argument("forward", help=_("forward | grader | all")),
+    repeats: int = typer.Option(30, help=_("timed rounds per contender (forward)")),
+    batch: int = typer.Option(8, help=_("batch size (forward)")),
+    seq: int = typer.Option(128, help=_("sequence length (forward)")),
     lang: Language | None = LANG,
 ) -> None:
-    """Benchmarks (reported, never pass/fail): reference vs transformers forward time, and
-    the grader's speed (check --all wall time, watch save-to-verdict latency)."""
     from grader.dev.bench import report_forward, report_grader
 
     if what not in ("forward", "grader", "all"):
-        raise fail("bench takes: forward | grader | all", 2)
+        raise fail(_("bench takes: forward | grader | all"), 2)
     if what in ("grader", "all"):
         report_grader(console)
     if what in ("forward", "all"):
         report_forward(console, batch=batch, seq=seq, repeats=repeats)
 
 
-@app.command()
+@app.command(help=_("Build the documentation site (English and Chinese) and serve it "
+                    "locally, offline."))  # fmt: skip
 def docs(
-    port: int = typer.Option(8000, help="port on 127.0.0.1"),
-    build_only: bool = typer.Option(False, "--build-only", help="build site/ and exit"),
+    port: int = typer.Option(8000, help=_("port on 127.0.0.1")),
+    build_only: bool = typer.Option(False, "--build-only", help=_("build site/ and exit")),
     lang: Language | None = LANG,
 ) -> None:
-    """Build the documentation site (English and Chinese) and serve it locally, offline."""
     from grader.site.assets import DocsError
     from grader.site.build import build_site, serve_site
 
     try:
         if build_only:
-            console.print(f"site built in {build_site()}")
+            console.print(_("site built in {path}").format(path=build_site()))
         else:
             serve_site(port=port)
     except DocsError as err:
         raise fail(str(err)) from None
 
 
-@app.command()
+@app.command(help=_("The blog questions the exercises answer, and which exercises serve "
+                    "each."))  # fmt: skip
 def blog(lang: Language | None = LANG) -> None:
-    """The blog questions the exercises answer, and which exercises serve each."""
     catalogue = load_catalogue()
-    for question, text in BLOG_QUESTIONS.items():
+    for question in BLOG_QUESTIONS:
         ids = [e.id for e in catalogue.exercises if question in e.blog]
-        console.print(f"[bold]{question}[/] {escape(text)}\n  {', '.join(ids) or '-'}")
+        text = escape(blog_question(question))
+        console.print(f"[bold]{question}[/] {text}\n  {', '.join(ids) or '-'}")
 
 
-BANK_HELP = "a folder of question TOML files (default: grader/interview/questions)"
-TOPICS_HELP = "comma-separated topics (default: all), e.g. attention,mlm"
+BANK_HELP = _("a folder of question TOML files (default: grader/interview/questions)")
+TOPICS_HELP = _("comma-separated topics (default: all), e.g. attention,mlm")
 
 
 def load_questions(bank: Path | None, topics: str | None, lang: str) -> tuple[list, tuple]:
@@ -306,33 +314,33 @@ def load_questions(bank: Path | None, topics: str | None, lang: str) -> tuple[li
     try:
         return select_questions(bank, topics, lang)
     except BankError as err:
-        err_console.print("[red]The question bank cannot be used "
-                          "(schema: grader/interview/questions/README.md):[/]")  # fmt: skip
+        err_console.print("[red]" + escape(_("The question bank cannot be used (schema: "
+                          "grader/interview/questions/README.md):")) + "[/]")  # fmt: skip
         for problem in err.problems:
             err_console.print(f"  {escape(problem)}")
         raise typer.Exit(2) from None
 
 
-@app.command()
+@app.command(help=_("A timed mock interview: questions with a countdown, model answers, "
+                    "rubric, follow-ups, an optional graded coding round, then a debrief and a "
+                    "Markdown transcript."))  # fmt: skip
 def interview(
-    minutes: float = typer.Option(30.0, min=1, help="length of the whole session"),
-    questions: int | None = typer.Option(None, min=1, help="at most this many questions"),
+    minutes: float = typer.Option(30.0, min=1, help=_("length of the whole session")),
+    questions: int | None = typer.Option(None, min=1, help=_("at most this many questions")),
     topics: str | None = typer.Option(None, help=TOPICS_HELP),
     lang: Language | None = LANG,
-    answer_seconds: float = typer.Option(180.0, min=10, help="time for one answer"),
-    coding: bool = typer.Option(False, "--coding", help="end with a graded coding round"),
+    answer_seconds: float = typer.Option(180.0, min=10, help=_("time for one answer")),
+    coding: bool = typer.Option(False, "--coding", help=_("end with a graded coding round")),
     coding_minutes: float | None = typer.Option(
-        None, min=1, help="time kept for the coding round (default: a third of the session)"
+        None, min=1, help=_("time kept for the coding round (default: a third of the session)")
     ),
     exercise: str | None = typer.Option(
-        None, help="the coding round's exercise (default: a coding question's, else the next)"
+        None, help=_("the coding round's exercise (default: a coding question's, else the next)")
     ),
-    target: str = typer.Option("exercises", help="where the coding round's code lives"),
-    seed: int | None = typer.Option(None, help="fix the order of new questions"),
+    target: str = typer.Option("exercises", help=_("where the coding round's code lives")),
+    seed: int | None = typer.Option(None, help=_("fix the order of new questions")),
     bank: Path | None = typer.Option(None, help=BANK_HELP),
 ) -> None:
-    """A timed mock interview: questions with a countdown, model answers, rubric, follow-ups,
-    an optional graded coding round, then a debrief and a Markdown transcript."""
     from grader.interview.review import Deck
     from grader.interview.session import InterviewPlan, run_interview
     from grader.interview.terminal import session_io
@@ -355,15 +363,14 @@ def interview(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help=_("Spaced repetition (FSRS) over the question bank: due cards first, then "
+                    "new ones; rate each Again / Hard / Good / Easy (1-4 or a/h/g/e)."))
 def review(
-    limit: int = typer.Option(20, min=1, help="at most this many cards in this session"),
+    limit: int = typer.Option(20, min=1, help=_("at most this many cards in this session")),
     topics: str | None = typer.Option(None, help=TOPICS_HELP),
     lang: Language | None = LANG,
     bank: Path | None = typer.Option(None, help=BANK_HELP),
 ) -> None:
-    """Spaced repetition (FSRS) over the question bank: due cards first, then new ones; rate
-    each Again / Hard / Good / Easy (1-4 or a/h/g/e)."""
     from grader.interview.review import Deck, run_review
     from grader.interview.terminal import session_io
 

@@ -6,59 +6,71 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from grader.catalogue import PARTS, Catalogue, Exercise
+from grader.catalogue import Catalogue, Exercise, part_name
+from grader.i18n import N_, _, language
 from grader.progress import Progress
 from grader.sandbox.runner import Verdict
 from grader.workspace import current_status, next_exercise
 
+# (style, text) per status; the text is translated where it is shown.
 STATUS_STYLE = {
-    "passed": "[green]passed[/]",
-    "failed": "[red]failed[/]",
-    "error": "[red]error[/]",
-    "not_started": "[dim]not started[/]",
-    "in_progress": "[yellow]in progress[/]",
-    "syntax_error": "[red]does not parse[/]",
-    "missing": "[red]file missing[/]",
-    "not_a_file": "[red]not a regular file[/]",
-    "too_large": "[yellow]too large to inspect; run check[/]",
+    "passed": ("green", N_("passed")),
+    "failed": ("red", N_("failed")),
+    "error": ("red", N_("error")),
+    "not_started": ("dim", N_("not started")),
+    "in_progress": ("yellow", N_("in progress")),
+    "syntax_error": ("red", N_("does not parse")),
+    "missing": ("red", N_("file missing")),
+    "not_a_file": ("red", N_("not a regular file")),
+    "too_large": ("yellow", N_("too large to inspect; run check")),
 }
 
 VERDICT_LABEL = {
-    "passed": "[green]PASSED[/]",
-    "failed": "[red]FAILED[/]",
-    "error": "[red]ERROR[/]",
-    "not_started": "[dim]NOT STARTED[/]",
+    "passed": ("green", N_("PASSED")),
+    "failed": ("red", N_("FAILED")),
+    "error": ("red", N_("ERROR")),
+    "not_started": ("dim", N_("NOT STARTED")),
 }
 
 
+def styled(table: dict[str, tuple[str, str]], status: str) -> str:
+    """A status or verdict label in its colour and the current language."""
+    if status not in table:
+        return escape(status)
+    style, text = table[status]
+    return f"[{style}]{escape(_(text))}[/]"
+
+
 def print_overview(console: Console, catalogue: Catalogue, progress: Progress) -> None:
-    table = Table(title="bertprep: BERT, implemented and graded", title_justify="left")
-    for column in ("#", "id", "exercise", "blog", "status"):
+    table = Table(title=_("bertprep: BERT, implemented and graded"), title_justify="left")
+    for column in ("#", "id", _("exercise"), _("blog"), _("status")):
         table.add_column(column)
     done, number = 0, 0
     for part, exercises in catalogue.parts():  # a section row per part; numbers run on
         if number:
             table.add_section()
-        table.add_row("", "", f"[bold]{escape(PARTS[part])}[/]", "", "")
+        table.add_row("", "", f"[bold]{escape(part_name(part))}[/]", "", "")
         for exercise in exercises:
             number += 1
             status = current_status(exercise, progress)
             done += status == "passed"
-            table.add_row(str(number), exercise.id, exercise.title, " ".join(exercise.blog),
-                          STATUS_STYLE.get(status, status))  # fmt: skip
+            table.add_row(str(number), exercise.id, escape(exercise.text("title")),
+                          " ".join(exercise.blog), styled(STATUS_STYLE, status))  # fmt: skip
     console.print(table)
-    console.print(f"{done}/{len(catalogue.exercises)} exercises passed.")
+    console.print(_("{done}/{total} exercises passed.").format(
+        done=done, total=len(catalogue.exercises)))  # fmt: skip
     upcoming = next_exercise(catalogue, progress)
     if upcoming is None:
-        console.print("[green]Everything passes.[/] Try `bertprep verify` or the docs' interview "
-                      "questions next.")  # fmt: skip
+        console.print(_("[green]Everything passes.[/] Try `bertprep verify` or the docs' "
+                        "interview questions next."))  # fmt: skip
         return
     console.print(
-        f"Next: [bold]{upcoming.id}[/] — {upcoming.summary}\n"
-        f"  1. edit exercises/{upcoming.file}\n"
-        f"  2. run `bertprep check {upcoming.id}` (or keep `bertprep watch` open)\n"
-        f"  3. stuck? `bertprep hint {upcoming.id}`"
-    )
+        _("Next: [bold]{id}[/] — {summary}\n"
+          "  1. edit exercises/{file}\n"
+          "  2. run `bertprep check {id}` (or keep `bertprep watch` open)\n"
+          "  3. stuck? `bertprep hint {id}`").format(
+            id=upcoming.id, summary=escape(upcoming.text("summary")), file=upcoming.file)
+    )  # fmt: skip
 
 
 def exercise_rows(catalogue: Catalogue, progress: Progress) -> list[dict]:
@@ -66,7 +78,7 @@ def exercise_rows(catalogue: Catalogue, progress: Progress) -> list[dict]:
     return [
         {
             "id": e.id,
-            "title": e.title,
+            "title": e.text("title"),
             "file": f"exercises/{e.file}",
             "blog": list(e.blog),
             "prerequisites": list(e.prerequisites),
@@ -83,32 +95,41 @@ def render_verdict(
     console: Console, verdict: Verdict, exercise: Exercise, hint_level: int,
     folder: str = "exercises",
 ) -> None:  # fmt: skip
-    counts = f"{verdict.passed}/{verdict.total} checks" if verdict.total else ""
-    console.print(f"[bold]{exercise.id}[/]  {VERDICT_LABEL[verdict.status]}  {counts}")
+    counts = (_("{passed}/{total} checks").format(passed=verdict.passed, total=verdict.total)
+              if verdict.total else "")  # fmt: skip
+    label = styled(VERDICT_LABEL, verdict.status)
+    console.print(f"[bold]{exercise.id}[/]  {label}  {counts}")
     if verdict.status == "passed":
         return
     if verdict.status == "not_started":
-        console.print(f"  edit exercises/{exercise.file} — {escape(exercise.summary)}")
-        console.print(f"  next: bertprep hint {exercise.id}")
+        console.print("  " + _("edit exercises/{file} — {summary}").format(
+            file=exercise.file, summary=escape(exercise.text("summary"))))  # fmt: skip
+        console.print("  " + _("next: bertprep hint {id}").format(id=exercise.id))
         return
-    if verdict.check:
-        console.print(f"  check: {escape(verdict.check)}")
-    console.print(f"  problem: {escape(verdict.message)}")
-    if verdict.inputs:
-        console.print(f"  input: {escape(verdict.inputs)}")
-    if verdict.expected:
-        console.print(f"  expected {escape(verdict.expected)}")
-    if verdict.got:
-        console.print(f"  got      {escape(verdict.got)}")
-    if verdict.location:
-        console.print(f"  where: {escape(folder)}/{escape(verdict.location)}")
+    # Labelled lines; "expected" and "got" are padded to the same width in each language.
+    lines = [
+        (_("check: {text}"), verdict.check),
+        (_("problem: {text}"), verdict.message or "-"),
+        (_("input: {text}"), verdict.inputs),
+        (_("expected {text}"), verdict.expected),
+        (_("got      {text}"), verdict.got),
+        (_("where: {text}"), verdict.location and f"{folder}/{verdict.location}"),
+    ]
+    for line, value in lines:
+        if value:
+            console.print("  " + line.format(text=escape(value)))
     if verdict.diagnosis_text:
-        console.print(f"  [yellow]diagnosis:[/] {escape(verdict.diagnosis_text)}")
-    console.print(f"  next: bertprep hint {exercise.id} --level {min(3, hint_level + 1)}")
+        label = escape(_("diagnosis:"))
+        console.print(f"  [yellow]{label}[/] {escape(verdict.diagnosis_text)}")
+    console.print("  " + _("next: bertprep hint {id} --level {level}").format(
+        id=exercise.id, level=min(3, hint_level + 1)))  # fmt: skip
 
 
 def print_hint(console: Console, exercise: Exercise, shown: int, chained: bool) -> None:
-    console.print(f"[bold]{exercise.id}[/] hint {shown}/3: {escape(exercise.hints[shown - 1])}")
+    console.print(_("[bold]{id}[/] hint {level}/3: {hint}").format(
+        id=exercise.id, level=shown, hint=escape(exercise.hint(shown))))  # fmt: skip
     if shown < 3 and chained:
-        console.print(f"  (run `bertprep hint {exercise.id}` again for level {shown + 1})")
-    console.print(f"  read more: docs/en/{exercise.docs} (or `bertprep docs` for the site)")
+        console.print("  " + _("(run `bertprep hint {id}` again for level {level})").format(
+            id=exercise.id, level=shown + 1))  # fmt: skip
+    more = _("read more: docs/{lang}/{page} (or `bertprep docs` for the site)")
+    console.print("  " + more.format(lang=language(), page=exercise.docs))

@@ -145,3 +145,47 @@ def install_cjk_wrapping() -> None:
     import rich._wrap
 
     rich._wrap.words = _cjk_words
+
+
+# ------------------------------------------------------------------ click's own messages
+
+def _click_messages() -> None:  # never called: marks the messages of click and typer that
+    """a learner sees (help headings, usage errors) for extraction into our catalogue."""
+    for _message in (
+        N_("Usage:"), N_("Options"), N_("Arguments"), N_("Commands"),
+        N_("Show this message and exit."), N_("default: {default}"), N_("required"),
+        N_("Error: {message}"), N_("Try '{command} {option}' for help."),
+        N_("Missing argument"), N_("Missing option"), N_("Missing parameter"),
+        N_("Missing command."), N_("No such option {name!r}."), N_("No such command {name!r}."),
+        N_("Invalid value for {param_hint}: {message}"), N_("Invalid value: {message}"),
+        N_("{value!r} is not a valid {number_type}."), N_("{value} is not in the range {range}."),
+        N_("Option {name!r} does not take a value."), N_("Aborted!"),
+    ):  # fmt: skip
+        pass
+    ngettext("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", 1)
+    ngettext("Got unexpected extra argument ({args})",
+             "Got unexpected extra arguments ({args})", 1)  # fmt: skip
+    ngettext("Option {name!r} requires an argument.",
+             "Option {name!r} requires {nargs} arguments.", 1)  # fmt: skip
+    ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", 1)
+
+
+def install_click_translations() -> None:
+    """Make click and typer (help headings, "Show this message and exit.", usage errors) speak
+    the chosen language. They call the standard library's ``gettext.gettext``, which reads the
+    global text domain and the locale variables, so ``--lang`` and ``BERTPREP_LANG`` would not
+    reach them: their modules' ``_`` and ``ngettext`` are pointed at ours instead. Must run
+    before the typer app builds its click commands (the help option's text is read then).
+    tests/test_i18n.py proves the effect."""
+    import importlib
+
+    for name in ("click.core", "click.decorators", "click.exceptions", "click.formatting",
+                 "click.parser", "click.types", "typer.core", "typer.rich_utils"):  # fmt: skip
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "_"):
+            module._ = _
+        if hasattr(module, "ngettext"):
+            module.ngettext = ngettext

@@ -16,14 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise, load_catalogue
 from grader.feedback import render_verdict
+from grader.i18n import N_, _
 from grader.progress import Progress, file_digest
 from grader.sandbox.runner import Verdict, Worker, run_checks
 from grader.workspace import current_status, exercise_path, next_exercise, ungradable_verdicts
 
-KEYS_HELP = "Enter: re-run · h: hint · n: next exercise · q: quit"
+KEYS_HELP = N_("Enter: re-run · h: hint · n: next exercise · q: quit")
 
 
 class Watcher:
@@ -70,7 +72,7 @@ def watch_events(folder: Path, events: queue.Queue, stop: threading.Event) -> No
     from watchfiles import watch
 
     for changes in watch(folder, debounce=50, step=20, stop_event=stop, rust_timeout=200):
-        for path in sorted({Path(name) for _, name in changes if name.endswith(".py")}):
+        for path in sorted({Path(name) for _change, name in changes if name.endswith(".py")}):
             try:
                 events.put(("file", path, path.stat().st_mtime))
             except FileNotFoundError:
@@ -90,11 +92,12 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
     folder = (PROJECT_ROOT / "exercises").resolve()
     current = catalogue.get(start_id) if start_id else next_exercise(catalogue, progress)
     if current is None:
-        console.print("[green]Every exercise passes.[/] Nothing to watch.")
+        console.print(_("[green]Every exercise passes.[/] Nothing to watch."))
         return
 
     def on_verdict(exercise: Exercise, verdict: Verdict, seconds: float) -> None:
-        console.rule(f"{exercise.id} · {time.strftime('%H:%M:%S')} · verdict in {seconds:.2f}s")
+        console.rule(_("{id} · {time} · verdict in {seconds:.2f}s").format(
+            id=exercise.id, time=time.strftime("%H:%M:%S"), seconds=seconds))  # fmt: skip
         render_verdict(console, verdict, exercise, progress.hint_level_seen(exercise.id))
         # Against the bytes that were graded (the runner's snapshot) when the runner says.
         digest = getattr(verdict, "digest", None) or file_digest(exercise_path(exercise))
@@ -104,21 +107,23 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
     def grade(exercise: Exercise, saved_at: float | None = None) -> Verdict | None:
         """The verdict, or None (and a line saying so) when the file is gone."""
         if not (folder / exercise.file).exists():
-            console.rule(f"{exercise.id} · {time.strftime('%H:%M:%S')} · file deleted")
-            console.print(f"[yellow]exercises/{exercise.file} is gone, so there is no verdict "
-                          f"until it is back; `bertprep reset {exercise.id}` restores the "
-                          "stub.[/]")  # fmt: skip
+            console.rule(_("{id} · {time} · file deleted").format(
+                id=exercise.id, time=time.strftime("%H:%M:%S")))  # fmt: skip
+            gone = _("exercises/{file} is gone, so there is no verdict until it is back; "
+                     "`bertprep reset {id}` restores the stub.").format(
+                file=exercise.file, id=exercise.id)  # fmt: skip
+            console.print(f"[yellow]{escape(gone)}[/]")
             return None
         return watcher.grade(exercise, saved_at)
 
-    console.print("[dim]starting the grading worker...[/]")
+    console.print(f"[dim]{escape(_('starting the grading worker...'))}[/]")
     with Worker() as worker:
         watcher = Watcher(folder, catalogue, worker, on_verdict, current)
         events: queue.Queue = queue.Queue()
         stop = threading.Event()
         threading.Thread(target=watch_events, args=(folder, events, stop), daemon=True).start()
         threading.Thread(target=_read_keys, args=(events,), daemon=True).start()
-        console.print(f"watching exercises/ · {KEYS_HELP}")
+        console.print(_("watching exercises/ · {keys}").format(keys=_(KEYS_HELP)))
         grade(watcher.current)
         try:
             while True:
@@ -132,10 +137,10 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
                     if verdict is not None and verdict.status == "passed":
                         upcoming = watcher.advance()
                         if upcoming is None:
-                            console.print("[green]All exercises pass. Well done.[/]")
+                            console.print(_("[green]All exercises pass. Well done.[/]"))
                         elif current_status(upcoming, progress) != "passed":
-                            console.print(f"Next: [bold]{upcoming.id}[/] — edit "
-                                          f"exercises/{upcoming.file}")  # fmt: skip
+                            console.print(_("Next: [bold]{id}[/] — edit exercises/{file}")
+                                          .format(id=upcoming.id, file=upcoming.file))  # fmt: skip
                 elif value == "eof":
                     if sys.stdin.isatty():
                         break  # Ctrl-D; without a terminal, keep watching files
@@ -143,14 +148,15 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
                     break
                 elif value == "h":
                     level = min(3, progress.hint_level_seen(watcher.current.id) + 1)
-                    console.print(f"hint {level}/3: {watcher.current.hints[level - 1]}")
+                    console.print(_("hint {level}/3: {hint}").format(
+                        level=level, hint=escape(watcher.current.hint(level))))  # fmt: skip
                     progress.see_hint(watcher.current.id, level)
                     progress.save()
                 elif value == "n":
                     if watcher.advance() is None:
-                        console.print("This was the last exercise.")
+                        console.print(_("This was the last exercise."))
                     else:
-                        console.print(f"Now on [bold]{watcher.current.id}[/]")
+                        console.print(_("Now on [bold]{id}[/]").format(id=watcher.current.id))
                         grade(watcher.current)
                 else:
                     grade(watcher.current)

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise
+from grader.i18n import _
 from grader.progress import (
     FileTooLarge,
     NotARegularFile,
@@ -78,7 +79,8 @@ def ungradable_reason(path: Path) -> str | None:
         with open_regular(path):
             return None
     except NotARegularFile as err:
-        return f"{path.name} is {err.strerror}: bertprep grades regular files only."
+        return _("{name} is {kind}: bertprep grades regular files only.").format(
+            name=path.name, kind=err.strerror)  # fmt: skip
     except OSError:
         return None  # a missing file is the grader's to report
 
@@ -124,7 +126,8 @@ def pristine_stub(exercise: Exercise) -> str:
             continue
         if is_untouched_stub(source):
             return source
-    raise FileNotFoundError(f"no committed stub of {relative} found (reset needs the git history)")
+    raise FileNotFoundError(_("no committed stub of {path} found (reset needs the git "
+                              "history)").format(path=relative))  # fmt: skip
 
 
 class ResetError(Exception):
@@ -140,19 +143,20 @@ def reset_exercise(exercise: Exercise) -> Path | None:
     shown = f"exercises/{exercise.file}"
     real = Path(os.path.realpath(path))  # a symlinked exercise is reset through its link
     if path.is_symlink() and not real.exists():
-        raise ResetError(f"{shown} is a symlink to {real}, which does not exist; nothing was "
-                         "changed.")  # fmt: skip
+        raise ResetError(_("{path} is a symlink to {target}, which does not exist; nothing "
+                           "was changed.").format(path=shown, target=real))  # fmt: skip
     try:
         data: bytes | None = read_regular(real)  # bytes as they are: any encoding, any content
         mode = stat.S_IMODE(os.stat(real).st_mode)
     except FileNotFoundError:
         data, mode = None, 0o644
     except NotARegularFile as err:
-        raise ResetError(f"{shown} is {err.strerror}; move it away, then run `bertprep reset "
-                         f"{exercise.id}` again.") from None  # fmt: skip
+        raise ResetError(_("{path} is {kind}; move it away, then run `bertprep reset {id}` "
+                           "again.").format(path=shown, kind=err.strerror,
+                                            id=exercise.id)) from None  # fmt: skip
     except OSError as err:
-        raise ResetError(f"could not read {shown} ({describe(err)}); it was left as it "
-                         "is.") from None  # fmt: skip
+        raise ResetError(_("could not read {path} ({error}); it was left as it is.").format(
+            path=shown, error=describe(err))) from None  # fmt: skip
     backup = None
     if data is not None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -163,13 +167,15 @@ def reset_exercise(exercise: Exercise) -> Path | None:
         try:
             backup = create_unique(state_dir() / "backups", name, data)
         except OSError as err:
-            raise ResetError(f"could not back up {shown} ({describe(err)}), so it was left as it "
-                             "is.") from None  # fmt: skip
+            raise ResetError(_("could not back up {path} ({error}), so it was left as it is.")
+                             .format(path=shown, error=describe(err))) from None  # fmt: skip
     try:
         atomic_write_bytes(real, stub, mode)
     except OSError as err:
         if backup is None:
-            raise ResetError(f"could not write the stub to {shown} ({describe(err)}).") from None
-        raise ResetError(f"{shown} is backed up to {backup}, but the stub could not be written "
-                         f"({describe(err)}); the file was left as it is.") from None  # fmt: skip
+            raise ResetError(_("could not write the stub to {path} ({error}).").format(
+                path=shown, error=describe(err))) from None  # fmt: skip
+        raise ResetError(_("{path} is backed up to {backup}, but the stub could not be written "
+                           "({error}); the file was left as it is.").format(
+            path=shown, backup=backup, error=describe(err))) from None  # fmt: skip
     return backup

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from grader.i18n import _
 from grader.sandbox.failure import CheckFailure  # raised by checks, read by the plugin
 
 __all__ = ["CheckFailure"]  # re-exported: check modules import it from the kit
@@ -31,11 +32,12 @@ def describe(**dims: Any) -> str:
 def describe_mask(mask: Tensor) -> str:
     """A short account of a 0/1 padding mask (batch, seq): which rows have padding."""
     padded = (mask == 0).sum(dim=-1).tolist()
-    parts = [f"{n} padded in row {row}" for row, n in enumerate(padded) if n]
+    parts = [_("{n} padded in row {row}").format(n=n, row=row)
+             for row, n in enumerate(padded) if n]  # fmt: skip
     full = [row for row, n in enumerate(padded) if n == mask.shape[-1]]
     if full:
-        parts.append(f"rows {full} fully padded")
-    return "no padding" if not parts else "; ".join(parts)
+        parts.append(_("rows {rows} fully padded").format(rows=full))
+    return _("no padding") if not parts else _("; ").join(parts)
 
 
 def _fmt(values: Tensor | list[float]) -> str:
@@ -55,21 +57,28 @@ def expect_tensor(
     """Type, then shape, then dtype: the cheapest, clearest failures first."""
     if not isinstance(got, Tensor):
         kind = type(got).__name__
-        hint = " (did you forget to return it?)" if got is None else ""
-        if isinstance(got, tuple | list):
-            hint = f" of length {len(got)} (return a single tensor here)"
-        fail(f"{name} should be a torch.Tensor, got {kind}{hint}", inputs=inputs)
+        if got is None:
+            message = _("{name} should be a torch.Tensor, got {kind} (did you forget to return "
+                        "it?)")  # fmt: skip
+        elif isinstance(got, tuple | list):
+            message = _("{name} should be a torch.Tensor, got {kind} of length {length} (return a "
+                        "single tensor here)")  # fmt: skip
+        else:
+            message = _("{name} should be a torch.Tensor, got {kind}")
+        length = len(got) if isinstance(got, tuple | list) else 0
+        fail(message.format(name=name, kind=kind, length=length), inputs=inputs)
     if tuple(got.shape) != tuple(shape):
         named = f" {shape_names}" if shape_names else ""
         raise CheckFailure(
-            f"{name} has the wrong shape",
+            _("{name} has the wrong shape").format(name=name),
             inputs=inputs,
-            expected=f"shape {tuple(shape)}{named}",
-            got=f"shape {tuple(got.shape)}",
+            expected=_("shape {shape}").format(shape=tuple(shape)) + named,
+            got=_("shape {shape}").format(shape=tuple(got.shape)),
             diagnosis=None,
         )
     if dtype is not None and got.dtype != dtype:
-        fail(f"{name} should have dtype {dtype}, got {got.dtype}", inputs=inputs)
+        fail(_("{name} should have dtype {dtype}, got {got}").format(
+            name=name, dtype=dtype, got=got.dtype), inputs=inputs)  # fmt: skip
     return got
 
 
@@ -130,7 +139,8 @@ def expect_close(
     if nan_where.any():
         index = tuple(int(i) for i in nan_where.nonzero()[0])
         raise CheckFailure(
-            f"{name} contains NaN (first at index {index}) where the reference is finite",
+            _("{name} contains NaN (first at index {index}) where the reference is finite")
+            .format(name=name, index=index),
             inputs=inputs,
             diagnosis=diagnose(got, mistakes, atol, rtol),
         )
@@ -152,8 +162,8 @@ def expect_close(
     else:
         label, expected, got_values = name, f"{want_d.item():.6g}", f"{got_d.item():.6g}"
     raise CheckFailure(
-        f"{name} does not match the reference (largest difference {worst:.3g} at index "
-        f"{index}; tolerance {atol:g})",
+        _("{name} does not match the reference (largest difference {diff:.3g} at index {index}; "
+          "tolerance {tol:g})").format(name=name, diff=worst, index=index, tol=atol),
         inputs=inputs,
         expected=f"{label} = {expected}",
         got=got_values,
@@ -169,25 +179,30 @@ def load_weights(module: torch.nn.Module, state_dict: Mapping[str, Tensor], *, n
     missing = [k for k in state_dict if k not in own]
     unexpected = [k for k in own if k not in state_dict]
     wrong = [
-        f"{k} {tuple(own[k].shape)} (expected {tuple(v.shape)})"
+        _("{key} {shape} (expected {expected})").format(
+            key=k, shape=tuple(own[k].shape), expected=tuple(v.shape))
         for k, v in state_dict.items()
         if k in own and own[k].shape != v.shape
     ]
 
     def listed(keys: list[str]) -> str:
-        return ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+        if len(keys) > 4:
+            return _("{keys} and {more} more").format(keys=", ".join(keys[:4]),
+                                                      more=len(keys) - 4)  # fmt: skip
+        return ", ".join(keys)
 
     problems = []
     if missing:
-        problems.append(f"missing {listed(missing)}")
+        problems.append(_("missing {keys}").format(keys=listed(missing)))
     if unexpected:
-        problems.append(f"unexpected {listed(unexpected)}")
+        problems.append(_("unexpected {keys}").format(keys=listed(unexpected)))
     if wrong:
-        problems.append(f"wrong shape: {listed(wrong)}")
+        problems.append(_("wrong shape: {keys}").format(keys=listed(wrong)))
     if problems:
         fail(
-            f"{name} does not load the reference weights ({'; '.join(problems)}): keep the "
-            f"submodules and parameters that __init__ declares, with their names and shapes"
+            _("{name} does not load the reference weights ({problems}): keep the submodules and "
+              "parameters that __init__ declares, with their names and shapes").format(
+                name=name, problems=_("; ").join(problems))
         )
     module.load_state_dict(state_dict)
 

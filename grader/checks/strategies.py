@@ -13,6 +13,8 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
+from grader.i18n import _, ngettext
+
 SCALES = (1.0, 0.01, 30.0)  # ordinary, tiny (eps matters), large (stability matters)
 
 
@@ -45,7 +47,7 @@ def padding_masks(draw, batch: int, seq: int, allow_fully_padded: bool = True) -
         lengths = [draw(st.integers(low, seq)) for _ in range(batch)]
         return (torch.arange(seq)[None, :] < torch.tensor(lengths)[:, None]).long()
     rows = []
-    for _ in range(batch):
+    for _row in range(batch):
         row = draw(st.lists(st.integers(0, 1), min_size=seq, max_size=seq))
         if not allow_fully_padded and not any(row):
             row[draw(st.integers(0, seq - 1))] = 1
@@ -67,16 +69,17 @@ class AttentionCase:
         sk = self.key.shape[2]
         parts = [f"batch={b}, heads={h}, seq_q={sq}, seq_k={sk}, d_head={d}"]
         if self.mask is None:
-            parts.append("no mask")
+            parts.append(_("no mask"))
         else:
             padded = (self.mask == 0).sum(-1).tolist()
-            rows = [f"{n} padded keys in row {i}" for i, n in enumerate(padded) if n]
-            parts.append(", ".join(rows) if rows else "mask with no padding")
+            rows = [_("{n} padded keys in row {row}").format(n=n, row=i)
+                    for i, n in enumerate(padded) if n]  # fmt: skip
+            parts.append(_(", ").join(rows) if rows else _("mask with no padding"))
         if self.scale != 1.0:
-            parts.append(f"values scaled by {self.scale:g}")
+            parts.append(_("values scaled by {scale:g}").format(scale=self.scale))
         if not self.contiguous:
-            parts.append("non-contiguous inputs")
-        return "; ".join(parts)
+            parts.append(_("non-contiguous inputs"))
+        return _("; ").join(parts)
 
 
 @st.composite
@@ -186,18 +189,19 @@ class TokenBatch:
         if not mask:
             pass
         elif self.attention_mask is None:
-            parts.append("no attention_mask")
+            parts.append(_("no attention_mask"))
         else:
             padded = (self.attention_mask == 0).sum(-1).tolist()
-            rows = [f"{n} padded in row {i}" for i, n in enumerate(padded) if n]
-            parts.append(", ".join(rows) if rows else "attention_mask with no padding")
+            rows = [_("{n} padded in row {row}").format(n=n, row=i)
+                    for i, n in enumerate(padded) if n]  # fmt: skip
+            parts.append(_(", ").join(rows) if rows else _("attention_mask with no padding"))
         if self.token_type_ids is None:
-            parts.append("no token_type_ids")
+            parts.append(_("no token_type_ids"))
         elif bool(self.token_type_ids.any()):
-            parts.append("token_type_ids with segment B")
+            parts.append(_("token_type_ids with segment B"))
         else:
-            parts.append("token_type_ids all 0")
-        return "; ".join(parts)
+            parts.append(_("token_type_ids all 0"))
+        return _("; ").join(parts)
 
 
 @st.composite
@@ -316,7 +320,7 @@ def token_difference(expected: list, got: list, unit: str = "token") -> tuple[st
 
     def at(tokens: list) -> str:
         if index >= len(tokens):
-            return "nothing (the list ends there)"
+            return _("nothing (the list ends there)")
         token = tokens[index]
         return repr(token) + (f" = {token!a}" if spell and ascii(token) != repr(token) else "")
 
@@ -325,11 +329,29 @@ def token_difference(expected: list, got: list, unit: str = "token") -> tuple[st
         shown = ", ".join(repr(t) for t in tokens[start:stop])
         return (
             "[" + ("..., " if start else "") + shown + (", ..." if stop < len(tokens) else "")
-            + f"]  ({len(tokens)} {unit}{'' if len(tokens) == 1 else 's'})"
+            + f"]  ({_count(unit, len(tokens))})"
         )  # fmt: skip
 
-    where = f"at {unit} {index}: expected {at(expected)}, got {at(got)}"
+    where = _at_unit(unit).format(index=index, expected=at(expected), got=at(got))
     return where, window(expected), window(got)
+
+
+def _count(unit: str, n: int) -> str:
+    """"5 tokens", "1 word": a count of ``unit`` (token, piece, position, word)."""
+    counts = {
+        "piece": ngettext("{n} piece", "{n} pieces", n),
+        "position": ngettext("{n} position", "{n} positions", n),
+        "word": ngettext("{n} word", "{n} words", n),
+    }
+    return counts.get(unit, ngettext("{n} token", "{n} tokens", n)).format(n=n)
+
+
+def _at_unit(unit: str) -> str:
+    return {
+        "piece": _("at piece {index}: expected {expected}, got {got}"),
+        "position": _("at position {index}: expected {expected}, got {got}"),
+        "word": _("at word {index}: expected {expected}, got {got}"),
+    }.get(unit, _("at token {index}: expected {expected}, got {got}"))
 
 
 def final_example() -> bool:

@@ -288,7 +288,8 @@ class InterviewSession:
         started = io.clock()
         self.console.print(
             Panel(
-                f"[bold]{escape(exercise.title)}[/] ({exercise.id})\n{escape(exercise.summary)}\n\n"
+                f"[bold]{escape(exercise.text('title', self.plan.lang))}[/] ({exercise.id})\n"
+                f"{escape(exercise.text('summary', self.plan.lang))}\n\n"
                 f"{escape(ui['coding_edit'].format(path=display_path(path)))}\n"
                 f"[dim]{escape(ui['coding_stuck'].format(id=exercise.id))}[/]",
                 border_style="blue",

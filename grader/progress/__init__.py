@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.i18n import _
 from grader.progress.files import (
     FileTooLarge,
     NotARegularFile,
@@ -68,20 +69,20 @@ __all__ = [
 
 def _field_problem(key: str, value: object) -> str | None:
     if key in ("status", "checked_at", "first_passed_at"):
-        return None if isinstance(value, str) else "is not text"
+        return None if isinstance(value, str) else _("is not text")
     if key == "digest":
-        return None if value is None or isinstance(value, str) else "is not a file digest"
+        return None if value is None or isinstance(value, str) else _("is not a file digest")
     if key == "checks_run":
-        return None if type(value) is int and value >= 0 else "is not a count"
+        return None if type(value) is int and value >= 0 else _("is not a count")
     if key == "hint_level":
-        return None if type(value) is int and 0 <= value <= 3 else "is not a hint level 0-3"
+        return None if type(value) is int and 0 <= value <= 3 else _("is not a hint level 0-3")
     return None  # fields a newer bertprep adds are kept as they are
 
 
 def clean_record(exercise_id: str, value: object) -> tuple[dict | None, list[str]]:
     """The record with every unsound field dropped, and what was dropped."""
     if not isinstance(value, dict):
-        return None, [f"the record of {exercise_id} is not an object"]
+        return None, [_("the record of {id} is not an object").format(id=exercise_id)]
     record, problems = {}, []
     for key, item in value.items():
         problem = _field_problem(key, item)
@@ -99,13 +100,13 @@ def parse_progress(raw: bytes) -> tuple[dict[str, dict], list[str]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("utf-8", errors="replace")
-        problems.append("it is not valid UTF-8")
+        problems.append(_("it is not valid UTF-8"))
     try:
         found = json.loads(text)["exercises"]
         if not isinstance(found, dict):
             raise TypeError("exercises is not an object")
     except (ValueError, KeyError, TypeError, IndexError, RecursionError):
-        problems.append("it is not valid JSON")
+        problems.append(_("it is not valid JSON"))
         found = _salvage(text)
     records: dict[str, dict] = {}
     for exercise_id, value in found.items():
@@ -142,8 +143,10 @@ def render_progress(records: dict[str, dict]) -> str:
 
 
 def _summary(problems: list[str]) -> str:
-    more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
-    return "; ".join(problems[:3]) + more
+    shown = _("; ").join(problems[:3])
+    if len(problems) > 3:
+        return _("{problems} and {more} more").format(problems=shown, more=len(problems) - 3)
+    return shown
 
 
 def _read_raw(path: Path) -> bytes | None:
@@ -164,8 +167,9 @@ def _read_locked(path: Path) -> dict[str, dict]:
     if problems:
         kept = keep_damaged_copy(path, raw)
         atomic_write_text(path, render_progress(records))
-        warn(f"{path.name} was damaged ({_summary(problems)}); the damaged file is kept as "
-             f"{kept}; exercise records recovered: {len(records)}.")  # fmt: skip
+        warn(_("{name} was damaged ({problems}); the damaged file is kept as {kept}; exercise "
+               "records recovered: {count}.").format(name=path.name, problems=_summary(problems),
+                                                     kept=kept, count=len(records)))  # fmt: skip
     return records
 
 
@@ -187,8 +191,8 @@ class Progress:
         try:
             raw = _read_raw(path)
         except OSError as err:
-            warn(f"could not read your progress from {path} ({describe(err)}); carrying on "
-                 "without it.")  # fmt: skip
+            warn(_("could not read your progress from {path} ({error}); carrying on without "
+                   "it.").format(path=path, error=describe(err)))  # fmt: skip
             return cls(path)
         records, problems = parse_progress(raw) if raw is not None else ({}, [])
         if problems:
@@ -196,9 +200,10 @@ class Progress:
                 with locked(path):
                     records = _read_locked(path)
             except OSError as err:
-                warn(f"{path} is damaged ({_summary(problems)}) and could not be repaired "
-                     f"({describe(err)}); using the {len(records)} exercise records that could "
-                     "be read.")  # fmt: skip
+                warn(_("{path} is damaged ({problems}) and could not be repaired ({error}); "
+                       "using the {count} exercise records that could be read.").format(
+                    path=path, problems=_summary(problems), error=describe(err),
+                    count=len(records)))  # fmt: skip
         return cls(path, copy.deepcopy(records), copy.deepcopy(records))
 
     def save(self) -> bool:
@@ -212,8 +217,9 @@ class Progress:
                 _merge_direct_changes(fresh, self.exercises, self._base)
                 atomic_write_text(self.path, render_progress(fresh))
         except OSError as err:
-            warn(f"could not save your progress to {self.path} ({describe(err)}); what is shown "
-                 "above still holds, but it is not remembered.")  # fmt: skip
+            warn(_("could not save your progress to {path} ({error}); what is shown above "
+                   "still holds, but it is not remembered.").format(
+                path=self.path, error=describe(err)))  # fmt: skip
             return False
         self._edits.clear()
         self.exercises, self._base = fresh, copy.deepcopy(fresh)

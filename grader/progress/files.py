@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from grader.catalogue import PROJECT_ROOT
+from grader.i18n import _
 
 DIGEST_LIMIT = 256 * 2**20
 
@@ -38,7 +39,7 @@ def describe(err: OSError) -> str:
     """An OSError in a few words: "No space left on device", "/x/state exists and is not a
     folder"."""
     if isinstance(err, FileExistsError) and err.filename:
-        return f"{err.filename} exists and is not a folder"
+        return _("{path} exists and is not a folder").format(path=err.filename)
     if err.strerror and err.filename:
         return f"{err.strerror}: {err.filename}"
     return err.strerror or str(err)
@@ -57,14 +58,14 @@ class FileTooLarge(OSError):
 
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return _("a folder, not a regular file")
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
+        return _("a FIFO (named pipe), not a regular file")
     if stat.S_ISSOCK(mode):
-        return "a socket"
+        return _("a socket, not a regular file")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
+        return _("a device, not a regular file")
+    return _("not a regular file")
 
 
 @contextlib.contextmanager
@@ -75,8 +76,7 @@ def open_regular(path: Path) -> Iterator[tuple[int, os.stat_result]]:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise NotARegularFile(errno.EINVAL, f"{_kind(info.st_mode)}, not a regular file",
-                                  str(path))  # fmt: skip
+            raise NotARegularFile(errno.EINVAL, _kind(info.st_mode), str(path))
         yield fd, info
     finally:
         os.close(fd)
@@ -84,14 +84,15 @@ def open_regular(path: Path) -> Iterator[tuple[int, os.stat_result]]:
 
 def read_regular(path: Path, limit: int | None = None) -> bytes:
     """The bytes of a regular file; FileTooLarge past ``limit`` bytes (nothing is read then)."""
+    too_large = _("larger than {limit} bytes").format(limit=limit)
     with open_regular(path) as (fd, info):
         if limit is not None and info.st_size > limit:
-            raise FileTooLarge(errno.EFBIG, f"larger than {limit} bytes", str(path))
+            raise FileTooLarge(errno.EFBIG, too_large, str(path))
         chunks, size = [], 0
         while chunk := os.read(fd, 1 << 20):
             size += len(chunk)
             if limit is not None and size > limit:  # it grew while being read
-                raise FileTooLarge(errno.EFBIG, f"larger than {limit} bytes", str(path))
+                raise FileTooLarge(errno.EFBIG, too_large, str(path))
             chunks.append(chunk)
         return b"".join(chunks)
 
