@@ -1,0 +1,239 @@
+"""Checks for exercise distillation_loss (exercises/e32_distillation_loss.py).
+
+Each term against ``reference/variants/distillation.py`` (checked in ``tests/`` against
+torch.nn's KLDivLoss / CosineEmbeddingLoss and transformers' distillation example), on fixed
+inputs first, then on hypothesis-drawn shapes, temperatures and logit scales; then the whole
+loss on padded batches; then the property T² exists for: the soft term's gradient hardly
+depends on the temperature.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from grader.checks.kit import Variants, describe_mask, expect_close, expect_tensor, fail
+from grader.checks.strategies import final_example, make_generator, padding_masks, randn, seeds
+from reference.variants import distillation as ref
+
+MODULE = "e32_distillation_loss"
+ATOL, RTOL = 1e-5, 1e-4
+TEMPERATURES = (2.0, 1.0, 4.0, 0.5)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def scalar(got, name: str, inputs: str) -> torch.Tensor:
+    return expect_tensor(got, name=name, shape=(), inputs=inputs, shape_names="(): a scalar")
+
+
+# --- how the known mistakes compute -----------------------------------------------------------
+
+
+def wrong_soft_losses(student, teacher, t: float) -> Variants:
+    """Soft-target losses written in known wrong ways, on (n, vocab) rows."""
+
+    def kl(input, target, reduction="batchmean"):
+        return F.kl_div(input, target, reduction=reduction)
+
+    log_q, p = F.log_softmax(student / t, -1), F.softmax(teacher / t, -1)
+    return Variants(
+        [
+            ("distil_missing_t_squared", lambda: kl(log_q, p)),
+            ("distil_temperature_teacher_only",
+             lambda: kl(F.log_softmax(student, -1), p) * t**2),
+            ("distil_temperature_teacher_only", lambda: kl(F.log_softmax(student, -1), p)),
+            ("distil_kl_arguments_swapped",  # KL(p_student ‖ p_teacher)
+             lambda: kl(F.log_softmax(teacher / t, -1), F.softmax(student / t, -1)) * t**2),
+            ("distil_kl_arguments_swapped",  # probabilities where log-probabilities go
+             lambda: kl(F.softmax(student / t, -1), p) * t**2),
+            ("distil_kl_wrong_reduction", lambda: kl(log_q, p, "mean") * t**2),
+            ("distil_kl_wrong_reduction", lambda: kl(log_q, p, "sum") * t**2),
+        ]
+    )  # fmt: skip
+
+
+# --- the soft-target term ---------------------------------------------------------------------
+
+
+def compare_soft(learner, student, teacher, t: float) -> None:
+    n, vocab = student.shape
+    inputs = (f"n={n} rows, vocab={vocab}, temperature={t:g}; logits up to "
+              f"{float(max(student.abs().max(), teacher.abs().max())):.3g} in size")  # fmt: skip
+    got = scalar(learner.soft_target_loss(student.clone(), teacher.clone(), t), "loss_ce", inputs)
+    want = ref.soft_target_loss(student, teacher, t)
+    mistakes = wrong_soft_losses(student, teacher, t) if final_example() else None
+    expect_close(got, want, name="loss_ce", inputs=inputs, atol=ATOL, rtol=RTOL,
+                 mistakes=mistakes)  # fmt: skip
+
+
+def fixed_soft_case():
+    """3 rows, vocab 5, T = 2: teacher and student disagree on which token is likely."""
+    student = torch.tensor([[2.0, 1.0, 0.0, -1.0, 0.5], [0.0, 3.0, -2.0, 1.0, 0.0],
+                            [1.0, 1.0, 1.0, -3.0, 2.0]])  # fmt: skip
+    teacher = torch.tensor([[0.0, 3.0, 1.0, -2.0, 0.0], [1.0, 0.5, 0.0, 2.0, -1.0],
+                            [-1.0, 2.0, 0.0, 0.0, 4.0]])  # fmt: skip
+    return student, teacher, 2.0
+
+
+@st.composite
+def soft_cases(draw):
+    n, vocab, seed = draw(st.integers(1, 6)), draw(st.integers(2, 12)), draw(seeds)
+    scale = draw(st.sampled_from([2.0, 0.3, 8.0]))
+    student, teacher = randn((n, vocab), seed, scale), randn((n, vocab), seed + 1, scale)
+    return student, teacher, draw(st.sampled_from(TEMPERATURES))
+
+
+def test_soft_target_loss_on_a_fixed_batch(learner):
+    """soft_target_loss: T² · KL(teacher ‖ student) on softened rows, batchmean (fixed input)"""
+    compare_soft(learner, *fixed_soft_case())
+
+
+@given(case=soft_cases())
+def test_soft_target_loss_matches_the_reference(learner, case):
+    """soft_target_loss equals the reference's for drawn rows, vocabularies and temperatures"""
+    compare_soft(learner, *case)
+
+
+def test_soft_target_loss_is_zero_for_a_perfect_student(learner):
+    """the soft term is 0 when the student's logits equal the teacher's"""
+    _, teacher, t = fixed_soft_case()
+    inputs = "n=3 rows, vocab=5, temperature=2; student logits = teacher logits"
+    same = scalar(learner.soft_target_loss(teacher.clone(), teacher.clone(), t), "loss_ce", inputs)
+    if abs(float(same)) > 1e-6:
+        fail(f"the soft term is {float(same):.4g} for a student identical to its teacher: "
+             f"KL(p ‖ p) is 0 — is F.kl_div given log-probabilities first and probabilities "
+             f"second?", inputs=inputs, diagnosis="distil_kl_arguments_swapped")  # fmt: skip
+
+
+def test_soft_term_gradient_hardly_depends_on_temperature(learner):
+    """with T², the gradient on the student's logits stays the same size as T grows (Hinton §2)"""
+    student = randn((4, 10), 21, 0.5)
+    teacher = randn((4, 10), 22, 0.5)
+    norms = {}
+    for t in (5.0, 10.0):
+        x = student.clone().requires_grad_(True)
+        loss = learner.soft_target_loss(x, teacher.clone(), t)
+        scalar(loss, "loss_ce", f"n=4 rows, vocab=10, temperature={t:g}").backward()
+        if x.grad is None:
+            fail("the soft term has no gradient with respect to the student's logits: keep it "
+                 "in the autograd graph (no .item(), no .detach())")  # fmt: skip
+        norms[t] = float(x.grad.norm())
+    ratio = norms[5.0] / norms[10.0]
+    if not 0.8 < ratio < 1.25:
+        fail(
+            f"doubling T from 5 to 10 divided the gradient by {ratio:.2f}: the softened KL's "
+            f"gradient shrinks like 1/T², which the T² factor undoes (expect a ratio near 1)",
+            inputs="n=4 rows, vocab=10, logits of size ~0.5; gradient norms at T = 5 and 10",
+            diagnosis="distil_missing_t_squared" if 3.0 < ratio < 5.0 else None,
+        )
+
+
+# --- the cosine term --------------------------------------------------------------------------
+
+
+def compare_cosine(learner, student, teacher) -> None:
+    n, dim = student.shape
+    inputs = f"n={n} rows, dim={dim}"
+    got = scalar(learner.cosine_embedding_loss(student.clone(), teacher.clone()), "loss_cos",
+                 inputs)  # fmt: skip
+    want = ref.cosine_embedding_loss(student, teacher)
+    expect_close(got, want, name="loss_cos", inputs=inputs, atol=ATOL, rtol=RTOL)
+
+
+def test_cosine_loss_on_a_fixed_batch(learner):
+    """cosine_embedding_loss: mean of 1 - cos over rows (same, opposite, orthogonal vectors)"""
+    student = torch.tensor([[1.0, 2.0, 0.0], [1.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
+    teacher = torch.tensor([[2.0, 4.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+    compare_cosine(learner, student, teacher)
+
+
+@given(n=st.integers(1, 6), dim=st.integers(1, 12), seed=seeds)
+def test_cosine_loss_matches_the_reference(learner, n, dim, seed):
+    """cosine_embedding_loss equals the reference's on drawn rows"""
+    compare_cosine(learner, randn((n, dim), seed, 3.0), randn((n, dim), seed + 1))
+
+
+# --- the whole loss ---------------------------------------------------------------------------
+
+
+def batch_case(batch, seq, vocab, dim, seed, mask, t):
+    gen = make_generator(seed + 2)
+    labels = torch.randint(0, vocab, (batch, seq), generator=gen)
+    keep = (torch.rand(batch, seq, generator=gen) < 0.4) & mask.bool()
+    keep[0, 0] = True  # at least one labelled token (row 0 starts with a real one)
+    labels = labels.masked_fill(~keep, -100)
+    return dict(
+        student_logits=randn((batch, seq, vocab), seed, 2.0),
+        teacher_logits=randn((batch, seq, vocab), seed + 1, 2.0),
+        labels=labels,
+        attention_mask=mask,
+        student_hidden=randn((batch, seq, dim), seed + 3),
+        teacher_hidden=randn((batch, seq, dim), seed + 4),
+        temperature=t,
+    )
+
+
+def fixed_batch():
+    """2 rows of 5, the second with 2 padded positions; vocab 7, dim 4, T = 2."""
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    return batch_case(2, 5, 7, 4, 30, mask, 2.0)
+
+
+@st.composite
+def batches(draw):
+    batch, seq = draw(st.integers(1, 3)), draw(st.integers(1, 6))
+    mask = draw(padding_masks(batch, seq, allow_fully_padded=False))
+    mask[0, 0] = 1
+    return batch_case(batch, seq, draw(st.integers(2, 9)), draw(st.integers(1, 6)),
+                      draw(seeds), mask, draw(st.sampled_from(TEMPERATURES)))  # fmt: skip
+
+
+def compare_batch(learner, kwargs) -> None:
+    batch, seq, vocab = kwargs["student_logits"].shape
+    inputs = (f"batch={batch}, seq={seq}, vocab={vocab}; {describe_mask(kwargs['attention_mask'])}"
+              f"; {int((kwargs['labels'] != -100).sum())} labelled tokens; temperature="
+              f"{kwargs['temperature']:g}; alpha_ce=5, alpha_mlm=2, alpha_cos=1")  # fmt: skip
+    result = learner.distillation_loss(**{k: v.clone() if torch.is_tensor(v) else v
+                                          for k, v in kwargs.items()})  # fmt: skip
+    if not isinstance(result, tuple | list) or len(result) != 4:
+        fail(f"return (loss, loss_ce, loss_mlm, loss_cos), got {type(result).__name__}",
+             inputs=inputs)  # fmt: skip
+    want = ref.distillation_loss(**kwargs)
+    real = kwargs["attention_mask"].bool()
+    t = kwargs["temperature"]
+    soft_mistakes = None
+    if final_example():
+        soft_mistakes = wrong_soft_losses(kwargs["student_logits"][real],
+                                          kwargs["teacher_logits"][real], t)  # fmt: skip
+    for name, got, expected, mistakes in (
+        ("loss_ce", result[1], want.loss_ce, soft_mistakes),
+        ("loss_mlm", result[2], want.loss_mlm, None),
+        ("loss_cos", result[3], want.loss_cos, None),
+        ("loss", result[0], want.loss, None),
+    ):
+        scalar(got, name, inputs)
+        expect_close(got, expected, name=name, inputs=inputs, atol=ATOL, rtol=RTOL,
+                     mistakes=mistakes)  # fmt: skip
+
+
+def test_distillation_loss_on_a_padded_batch(learner):
+    """distillation_loss: each term and the weighted sum on a padded batch (fixed input)"""
+    compare_batch(learner, fixed_batch())
+
+
+@given(kwargs=batches())
+@example(kwargs=fixed_batch())
+def test_distillation_loss_matches_the_reference(learner, kwargs):
+    """distillation_loss equals the reference's on drawn padded batches and temperatures"""
+    compare_batch(learner, kwargs)
