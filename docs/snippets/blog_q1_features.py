@@ -30,14 +30,14 @@ def first_layer(ids, mask=None):
 
 
 h = first_layer(ids)
-print("BERT, layer 1: change at position 2 =", (h[0, 2] - h[1, 2]).abs().max().item())
+print(f"BERT, layer 1: change at position 2 = {(h[0, 2] - h[1, 2]).abs().max():.4f}")
 assert (h[0, 2] - h[1, 2]).abs().max() > 1e-2  # "bank" already sees "river"/"money"
 
 # The same layer with a GPT-style causal mask (no attending to the right): no change at all.
 seq = ids.size(1)
 causal = torch.full((seq, seq), torch.finfo(torch.float32).min).triu(1)[None, None]
 h = first_layer(ids, causal)
-print("causal,  layer 1: change at position 2 =", (h[0, 2] - h[1, 2]).abs().max().item())
+print(f"causal,  layer 1: change at position 2 = {(h[0, 2] - h[1, 2]).abs().max():.4f}")
 assert torch.equal(h[0, :5], h[1, :5])  # positions left of the change are bit-identical
 # --8<-- [end:bidirectional]
 
@@ -71,8 +71,9 @@ x = torch.tensor([tok("dog bites man")["input_ids"]])
 perm = torch.tensor([0, 3, 2, 1, 4])  # [CLS] man bites dog [SEP]
 with torch.no_grad():
     out, out_perm = model(x).last_hidden_state, model(x[:, perm]).last_hidden_state
-print("max |f(shuffled) - shuffled f| =", (out[:, perm] - out_perm).abs().max().item())
-assert torch.allclose(out[:, perm], out_perm, atol=1e-5)
+gap = (out[:, perm] - out_perm).abs().max().item()
+assert gap < 1e-5  # equal up to float rounding (the exact rounding error varies by CPU)
+print("max |f(shuffled) - shuffled f| < 1e-5")
 model = reference.load_pretrained(reference.BertModel)  # restore the real position table
 # --8<-- [end:positions]
 

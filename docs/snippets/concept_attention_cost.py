@@ -11,6 +11,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from reference.config import BertConfig
 from reference.modeling import BertLayer, scaled_dot_product_attention
 
+torch.manual_seed(0)  # the random inputs below are reproducible
+
 h = 768  # BERT-base
 layer = BertLayer(BertConfig(hidden_size=h, attn_implementation="eager")).eval()
 print(f"{'seq':>5} {'linear GFLOP':>13} {'attention GFLOP':>16} {'attention share':>16}")

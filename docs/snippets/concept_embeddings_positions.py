@@ -10,6 +10,8 @@ import torch
 
 from reference import BertModel, BertTokenizer, load_pretrained, minilm_dir
 
+torch.manual_seed(0)  # the printed figures do not depend on it; seeded all the same
+
 model = load_pretrained(BertModel, minilm_dir())
 tokenizer = BertTokenizer.from_vocab_file(minilm_dir() / "vocab.txt")
 ids = torch.tensor([tokenizer("the dog bit the man")["input_ids"]])  # [CLS] ... [SEP]
@@ -37,6 +39,7 @@ except ValueError as err:
 else:
     raise AssertionError("a 513-token input should be refused")
 
-print(f"encoder alone, shuffled input vs shuffled output: max |diff| = {equivariance_gap:.1e}")
+# The gap is float rounding (its exact size varies by CPU): print the bound the assert checks.
+print("encoder alone, shuffled input vs shuffled output: max |diff| < 1e-5")
 print(f"full model, 'dog' as subject vs as object:         max |diff| = {dog_change:.2f}")
 print(f"position table {tuple(table.shape)}; 513 tokens -> {refused}")

@@ -38,4 +38,5 @@ with torch.inference_mode():
 assert gap_post < 1e-5 and gap_pre > 0.1 and mean < 1e-4 and var < 1e-3
 print(f"post-LN formula vs the layer: max |diff| = {gap_post:.1e}")
 print(f"pre-LN, same weights:         max |diff| = {gap_pre:.2f}")
-print(f"layer output, affine undone:  |mean| <= {mean:.1e}, |var - 1| <= {var:.1e} per token")
+# mean and var - 1 are float rounding (their exact size varies by CPU): print the bounds.
+print("layer output, affine undone:  |mean| < 1e-4, |var - 1| < 1e-3 per token")

@@ -2,8 +2,10 @@
 
 * sequence classification reads the pooled [CLS]: classifier(tanh(W h_[CLS] + b));
 * token classification averages cross-entropy over labelled tokens only (label -100 skipped);
-* question answering scores every token as start and end; loss = (CE_start + CE_end) / 2,
-  with positions outside the window clamped to seq_len and ignored.
+* question answering scores every token as start and end; loss = (CE_start + CE_end) / 2.
+  A position past the input (>= seq_len) is clamped to seq_len and ignored: a guard. A window
+  that does not contain the answer is labelled start = end = 0, the [CLS] index, by the data
+  pipeline (Google's run_squad.py, transformers' run_qa.py), and that label is trained on.
 """
 
 import os
@@ -72,7 +74,7 @@ with torch.inference_mode():
         f"averaging over all 20 positions would give {wrong.item():.4f}"
     )
 
-    # Question answering: row 1's answer lies outside the window (position 25, seq 10).
+    # Question answering: row 1's positions (25, 27) lie past the input (seq 10).
     ours, theirs = pair("BertForQuestionAnswering", num_labels=2)
     start, end = torch.tensor([3, 25]), torch.tensor([5, 27])
     out = ours(ids, mask, start_positions=start, end_positions=end)
@@ -90,5 +92,22 @@ with torch.inference_mode():
     assert torch.allclose(out.loss, by_hand) and torch.allclose(out.loss, only_row_0)
     print(
         f"QA: loss {out.loss.item():.4f} (HF {hf.loss.item():.4f}) = row 0 alone; "
-        f"the out-of-window answer adds nothing"
+        f"positions past the input (25 >= seq 10) are ignored"
+    )
+
+    # What a SQuAD pipeline feeds for a window without the answer: start = end = 0 ([CLS]).
+    # That is a real label: the window is trained to point at [CLS].
+    cls_start, cls_end = torch.tensor([3, 0]), torch.tensor([5, 0])
+    at_cls = ours(ids, mask, start_positions=cls_start, end_positions=cls_end).loss
+    hf_cls = theirs(
+        input_ids=ids, attention_mask=mask, start_positions=cls_start, end_positions=cls_end
+    ).loss
+    both_rows = (
+        F.cross_entropy(out.start_logits, cls_start) + F.cross_entropy(out.end_logits, cls_end)
+    ) / 2
+    assert torch.allclose(at_cls, hf_cls, atol=1e-6) and torch.allclose(at_cls, both_rows)
+    assert not torch.allclose(at_cls, only_row_0)
+    print(
+        f"QA: window without the answer labelled at [CLS] (0): loss {at_cls.item():.4f} "
+        f"(HF {hf_cls.item():.4f}), both rows count"
     )

@@ -43,6 +43,6 @@ nsp_loss = F.cross_entropy(out.seq_relationship_logits, nsp)
 assert torch.allclose(out.loss, hf.loss, atol=1e-6)
 assert torch.allclose(out.loss, mlm + nsp_loss, atol=1e-6)
 print(
-    f"reference loss {out.loss.item():.6f} | transformers {hf.loss.item():.6f} | "
-    f"MLM {mlm.item():.4f} + NSP {nsp_loss.item():.4f} = {(mlm + nsp_loss).item():.6f}"
+    f"reference loss {out.loss.item():.4f} | transformers {hf.loss.item():.4f} | "
+    f"MLM {mlm.item():.4f} + NSP {nsp_loss.item():.4f} = {(mlm + nsp_loss).item():.4f}"
 )

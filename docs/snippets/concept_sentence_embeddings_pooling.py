@@ -11,6 +11,8 @@ import torch.nn.functional as F
 
 from reference.sentence import SentenceEncoder, mean_pooling
 
+torch.manual_seed(0)  # the printed figures do not depend on it; seeded all the same
+
 encoder = SentenceEncoder()  # bundled all-MiniLM-L6-v2, max_seq_length 256
 texts = [
     "A man is eating food.",
@@ -49,7 +51,7 @@ with torch.inference_mode():
     naive = F.normalize(hidden.mean(1), dim=-1)[0]  # averages the padding positions too
 gap_masked, gap_naive = (masked - alone).abs().max().item(), (naive - alone).abs().max().item()
 assert gap_masked < 1e-5 and gap_naive > 1e-2
-print(
-    f"alone vs padded to {p_ids.shape[1]} tokens: masked mean max |diff| {gap_masked:.1e}, "
+print(  # the masked-mean gap is float rounding: print the bound the assert checks
+    f"alone vs padded to {p_ids.shape[1]} tokens: masked mean max |diff| < 1e-5, "
     f"mean over all positions {gap_naive:.2f}"
 )
