@@ -67,8 +67,9 @@ def _is_control(char: str) -> bool:
     """Control, format, private-use and surrogate characters: these are deleted from the text.
 
     Tab, newline and carriage return are categorised Cc but are treated as whitespace instead.
-    Unassigned code points (Cn) are kept: the Rust normaliser keeps them (Google's Python version
-    drops them), and WordPiece then turns them into [UNK].
+    Unassigned code points (Cn) are kept: the Rust normaliser keeps them (so does Google's
+    ``_is_control``, which deletes Cc and Cf only; transformers' legacy Python tokenizer deletes
+    every C* category), and WordPiece then turns them into [UNK].
     """
     if char in "\t\n\r":
         return False
