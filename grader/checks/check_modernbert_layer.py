@@ -1,0 +1,277 @@
+"""Checks for exercise modernbert_layer (exercises/e28_modernbert_layer.py), Part II's capstone.
+
+Your ModernBertModel, built from your RoPE (e23), GeGLU (e26) and padding mask (e03), loads the
+state dict of the reference's (``reference/variants/modernbert.py``, itself proven equal to
+transformers' ``ModernBertModel`` in ``tests/``) and must give the same last_hidden_state on
+random configurations: global and local layers, windows shorter than the sequence, padding.
+First the sliding-window mask on its own, then the module tree, then the whole model.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from grader.checks.kit import (
+    Variants,
+    describe_mask,
+    expect_close,
+    expect_tensor,
+    fail,
+    load_weights,
+)
+from grader.checks.strategies import (
+    final_example,
+    make_generator,
+    padding_masks,
+    randomize_parameters_,
+    seeds,
+)
+from reference.variants import masks as ref_masks
+from reference.variants import modernbert as ref
+
+MODULE = "e28_modernbert_layer"
+ATOL, RTOL = 1e-5, 1e-4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def small_config(**overrides) -> ref.ModernBertConfig:
+    """4 layers, global every 2nd (layers 0 and 2), window 4 (2 on each side), head_dim 8."""
+    values = dict(vocab_size=30, hidden_size=16, intermediate_size=24, num_hidden_layers=4,
+                  num_attention_heads=2, max_position_embeddings=32, pad_token_id=0,
+                  local_attention=4, global_attn_every_n_layers=2)  # fmt: skip
+    return ref.ModernBertConfig(**{**values, **overrides})
+
+
+def describe(config: ref.ModernBertConfig) -> str:
+    kinds = "".join("G" if config.is_global(i) else "L" for i in range(config.num_hidden_layers))
+    return (f"hidden={config.hidden_size}, heads={config.num_attention_heads} (head_dim="
+            f"{config.head_dim}), intermediate={config.intermediate_size}, layers {kinds} "
+            f"(G global, L local), local_attention={config.local_attention}, rope theta "
+            f"{config.global_rope_theta:g} global / {config.local_rope_theta:g} local"
+            f"{', norm_bias' if config.norm_bias else ''}")  # fmt: skip
+
+
+# --- the sliding-window mask ------------------------------------------------------------------
+
+
+def allowed(mask: torch.Tensor) -> torch.Tensor:
+    """1 where an additive mask lets a query attend (0.0), 0 where it blocks."""
+    return (mask == 0).long()
+
+
+def wrong_windows(mask: torch.Tensor, local_attention: int) -> Variants:
+    half = local_attention // 2
+
+    def window(reach):
+        return lambda: allowed(ref_masks.sliding_window_mask(mask, reach))
+
+    return Variants([
+        ("modernbert_window_off_by_one", window(half - 1)),
+        ("modernbert_window_off_by_one", window(half + 1)),
+        ("modernbert_window_full_width", window(local_attention)),
+    ])  # fmt: skip
+
+
+def compare_window(learner, mask: torch.Tensor, local_attention: int) -> None:
+    batch, seq = mask.shape
+    inputs = f"batch={batch}, seq={seq}, local_attention={local_attention}; {describe_mask(mask)}"
+    got = learner.sliding_window_mask(mask.clone(), local_attention, torch.float32)
+    got = expect_tensor(got, name="mask", shape=(batch, 1, seq, seq), dtype=torch.float32,
+                        inputs=inputs, shape_names="(batch, 1, seq, seq)")  # fmt: skip
+    blocked = torch.finfo(torch.float32).min
+    if bool(((got != 0) & (got != blocked)).any()):
+        fail("every entry must be 0.0 (may attend) or torch.finfo(dtype).min (may not)",
+             inputs=inputs)  # fmt: skip
+    # Compared as 1 = may attend, 0 = blocked, so a difference reads as a window edge.
+    want = allowed(ref_masks.sliding_window_mask(mask, local_attention // 2))
+    mistakes = wrong_windows(mask, local_attention) if final_example() else None
+    expect_close(allowed(got), want, name="may_attend", inputs=inputs, atol=0, rtol=0,
+                 mistakes=mistakes)  # fmt: skip
+
+
+def test_sliding_window_mask_on_a_fixed_batch(learner):
+    """sliding_window_mask: query i sees key j iff |i - j| <= local_attention // 2 and j is real"""
+    compare_window(learner, torch.tensor([[1] * 9, [1] * 6 + [0] * 3]), 4)
+
+
+@given(batch=st.integers(1, 3), seq=st.integers(1, 12), local=st.integers(0, 12), data=st.data())
+def test_sliding_window_mask_matches_the_reference(learner, batch, seq, local, data):
+    """sliding_window_mask equals the reference's for drawn windows (odd and even) and padding"""
+    mask = data.draw(padding_masks(batch, seq, allow_fully_padded=False), label="attention_mask")
+    compare_window(learner, mask, local)
+
+
+# --- the module tree --------------------------------------------------------------------------
+
+
+def count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_only_layer_0_skips_its_attention_norm(learner):
+    """layer 0's attn_norm has no parameters (Identity); every other layer's is a LayerNorm"""
+    for norm_bias in (False, True):
+        config = small_config(norm_bias=norm_bias)
+        model = learner.ModernBertModel(config)
+        inputs = describe(config)
+        first, second = model.layers[0].attn_norm, model.layers[1].attn_norm
+        if count(first):
+            fail("layer 0's attn_norm has parameters: layer 0 reads the embeddings, which end "
+                 "with a LayerNorm already, so transformers puts nn.Identity() there (and the "
+                 "checkpoint has no layers.0.attn_norm weights)",
+                 inputs=inputs, diagnosis="modernbert_attn_norm_on_layer_0")  # fmt: skip
+        expected = config.hidden_size * (2 if norm_bias else 1)
+        if not isinstance(second, torch.nn.LayerNorm) or count(second) != expected:
+            fail(f"layer 1's attn_norm should be nn.LayerNorm(hidden, eps=config.norm_eps, "
+                 f"bias=config.norm_bias) ({expected} parameters), got "
+                 f"{type(second).__name__} with {count(second)}", inputs=inputs)  # fmt: skip
+
+
+# --- the whole model --------------------------------------------------------------------------
+
+
+def build(learner, config, seed):
+    reference = randomize_parameters_(ref.ModernBertModel(config), seed).eval()
+    with torch.no_grad():  # randomize_parameters_ knows BERT's "LayerNorm" names, not "norm"
+        gen = make_generator(seed + 1)
+        for name, parameter in reference.named_parameters():
+            if "norm" in name and name.endswith("weight"):
+                parameter.copy_(1.0 + 0.2 * torch.randn(parameter.shape, generator=gen))
+    mine = learner.ModernBertModel(config)
+    load_weights(mine, reference.state_dict(), name="ModernBertModel")
+    return mine.eval(), reference
+
+
+def model_output(reference, input_ids, attention_mask, *, reach=None, global_layers=None,
+                 swap_theta=False, final_norm=True):  # fmt: skip
+    """The reference's modules, wired right or in a known wrong way."""
+    config = reference.config
+    mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+    hidden = reference.embeddings(input_ids)
+    reach = config.local_attention // 2 if reach is None else reach
+    masks = {True: ref_masks.padding_mask(mask), False: ref_masks.sliding_window_mask(mask, reach)}
+    positions = torch.arange(input_ids.shape[1])[None]
+    rotary = {True: reference.global_rotary, False: reference.local_rotary}
+    if swap_theta:
+        rotary = {True: reference.local_rotary, False: reference.global_rotary}
+    for i, layer in enumerate(reference.layers):
+        is_global = config.is_global(i) if global_layers is None else global_layers(i)
+        hidden = layer(hidden, masks[is_global], rotary[is_global](positions))
+    return reference.final_norm(hidden) if final_norm else hidden
+
+
+def known_mistakes(reference, input_ids, attention_mask) -> Variants:
+    half = reference.config.local_attention // 2
+
+    def model(**wrong):
+        def run():
+            with torch.no_grad():
+                return model_output(reference, input_ids, attention_mask, **wrong)
+
+        return run
+
+    return Variants([
+        ("modernbert_window_off_by_one", model(reach=half - 1)),
+        ("modernbert_window_off_by_one", model(reach=half + 1)),
+        ("modernbert_window_full_width", model(reach=reference.config.local_attention)),
+        ("modernbert_rope_theta_swapped", model(swap_theta=True)),
+        ("modernbert_all_global", model(global_layers=lambda i: True)),
+        ("modernbert_final_norm_missing", model(final_norm=False)),
+    ])  # fmt: skip
+
+
+def compare_model(learner, config, seed, input_ids, attention_mask) -> None:
+    mine, reference = build(learner, config, seed)
+    batch, seq = input_ids.shape
+    padding = "no attention_mask" if attention_mask is None else describe_mask(attention_mask)
+    inputs = f"{describe(config)}; batch={batch}, seq={seq}; {padding}"
+    with torch.no_grad():
+        got = mine(input_ids, attention_mask)
+        want = reference(input_ids, attention_mask).last_hidden_state
+    expect_tensor(got, name="last_hidden_state", shape=(batch, seq, config.hidden_size),
+                  dtype=torch.float32, inputs=inputs,
+                  shape_names="(batch, seq, hidden)")  # fmt: skip
+    real = None if attention_mask is None else attention_mask.bool()
+    mistakes = known_mistakes(reference, input_ids, attention_mask) if final_example() else None
+    expect_close(got, want, name="last_hidden_state", inputs=inputs, atol=ATOL, rtol=RTOL,
+                 where=real, mistakes=mistakes)  # fmt: skip
+
+
+def fixed_case():
+    """Two rows of 9 (the second with 3 padded), longer than the window of 2 each side."""
+    config = small_config()
+    ids = torch.randint(1, config.vocab_size, (2, 9), generator=make_generator(3))
+    mask = torch.tensor([[1] * 9, [1] * 6 + [0] * 3])
+    return config, 5, ids.masked_fill(mask == 0, config.pad_token_id), mask
+
+
+@st.composite
+def model_cases(draw):
+    heads, head_dim = draw(st.integers(1, 3)), draw(st.sampled_from([4, 2, 6, 8]))
+    hidden = heads * head_dim
+    config = small_config(
+        hidden_size=hidden,
+        num_attention_heads=heads,
+        intermediate_size=draw(st.integers(1, 2 * hidden)),
+        num_hidden_layers=draw(st.integers(1, 4)),
+        global_attn_every_n_layers=draw(st.integers(1, 3)),
+        local_attention=draw(st.sampled_from([4, 2, 6, 8])),
+        norm_bias=draw(st.booleans()),
+        norm_eps=draw(st.sampled_from([1e-5, 1e-12])),
+    )
+    batch, seq = draw(st.integers(1, 3)), draw(st.integers(1, 12))
+    gen = make_generator(draw(seeds))
+    ids = torch.randint(1, config.vocab_size, (batch, seq), generator=gen)
+    mask = None
+    if draw(st.booleans()):
+        mask = draw(padding_masks(batch, seq, allow_fully_padded=False))
+        ids = ids.masked_fill(mask == 0, config.pad_token_id)
+    return config, draw(seeds), ids, mask
+
+
+def test_loads_reference_weights_and_returns_batch_seq_hidden(learner):
+    """ModernBertModel loads the reference's state dict and returns (batch, seq, hidden)"""
+    config, seed, ids, mask = fixed_case()
+    mine, _ = build(learner, config, seed)
+    for m in (mask, None):
+        with torch.no_grad():
+            got = mine(ids, m)
+        expect_tensor(got, name="last_hidden_state", shape=(2, 9, 16), dtype=torch.float32,
+                      inputs=describe(config), shape_names="(batch, seq, hidden)")  # fmt: skip
+
+
+@given(case=model_cases())
+@example(case=fixed_case())
+def test_matches_the_reference(learner, case):
+    """matches the reference ModernBertModel (same weights) on random configs, real tokens"""
+    compare_model(learner, *case)
+
+
+def test_padding_does_not_change_real_tokens(learner):
+    """a sentence gives the same vectors alone and right-padded in a longer batch"""
+    config, seed, ids, _ = fixed_case()
+    mine, _ = build(learner, config, seed)
+    alone = ids[:1, :6]
+    padded = torch.cat([alone, torch.full((1, 4), config.pad_token_id)], 1)
+    mask = torch.tensor([[1] * 6 + [0] * 4])
+    with torch.no_grad():
+        a = mine(alone, None)
+        b = mine(padded, mask)
+    inputs = f"{describe(config)}; one sentence of 6 tokens, alone and with 4 padded"
+    a = expect_tensor(a, name="last_hidden_state", shape=(1, 6, 16), inputs=inputs)
+    b = expect_tensor(b, name="last_hidden_state", shape=(1, 10, 16), inputs=inputs)
+    change = float((b[:, :6] - a).abs().max())
+    if change > 1e-5:
+        fail(f"adding padding changed the real tokens' outputs (by up to {change:.3g}): both "
+             f"masks, global and local, must block padded keys", inputs=inputs)  # fmt: skip
