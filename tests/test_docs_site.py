@@ -468,15 +468,25 @@ def test_interview_questions_page_is_current() -> None:
 
 
 def test_sidebar_lists_exercises_in_learning_order() -> None:
-    """Both configs' nav list every exercise page, in the catalogue's order."""
-    from grader.catalogue import load_catalogue
+    """Both configs' nav list every exercise page, in the catalogue's order, each under the
+    section of its part (Part I / Part II, named as the catalogue names them)."""
+    from grader.catalogue import PARTS, PARTS_ZH, load_catalogue
 
-    wanted = [f"exercises/{Path(e.docs).name}" for e in load_catalogue().exercises]
-    for config in ("mkdocs.yml", "mkdocs.zh.yml"):
+    catalogue = load_catalogue()
+    wanted = [f"exercises/{Path(e.docs).name}" for e in catalogue.exercises]
+    for config, names in (("mkdocs.yml", PARTS), ("mkdocs.zh.yml", PARTS_ZH)):
         text = (PROJECT_ROOT / config).read_text(encoding="utf-8")
-        listed = [
-            line.strip().removeprefix("- ")
-            for line in text.splitlines()
-            if line.strip().startswith("- exercises/") and "index.md" not in line
-        ]
+        listed, sections, section = [], {}, None
+        for line in text.splitlines():
+            entry = line.strip().removeprefix("- ")
+            if line.strip().startswith("- ") and entry.endswith(":"):
+                section = entry.removesuffix(":").strip('"')
+            elif line.strip().startswith("- exercises/") and "index.md" not in line:
+                listed.append(entry)
+                sections[entry] = section
         assert listed == wanted, f"{config}: nav exercises differ from grader/catalogue.toml"
+        for exercise in catalogue.exercises:
+            page = f"exercises/{Path(exercise.docs).name}"
+            assert sections[page] == names[exercise.part], (
+                f"{config}: {page} should be under {names[exercise.part]!r}, not {sections[page]!r}"
+            )

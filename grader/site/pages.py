@@ -220,6 +220,9 @@ def render_questions_page(language: str) -> str:
             label = (
                 f"{text['kinds'][question.kind]} · {text['difficulty'][question.difficulty]}"
             )
+            # An anchor per question (its id), outside the collapsed block, so exercise pages
+            # can link to exercise-related questions: interview-questions.md#<id>.
+            lines += [f'<a id="{question.id}"></a>', ""]
             lines += [f'??? question "{_title_line(body.question)}"', ""]
             lines += [f"    *{label}* · `{question.id}`", ""]
             if "\n" in body.question.strip() or len(body.question) > TITLE_CHARS:

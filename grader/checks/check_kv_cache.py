@@ -1,0 +1,386 @@
+"""Checks for exercise kv_cache (exercises/e22_kv_cache.py).
+
+Your TinyDecoder loads the weights of a reference decoder built from ``reference/variants``
+(``CausalSelfAttention`` layers without RoPE, ``KVCache``, ``causal_padding_mask``,
+``position_ids_from_attention_mask``) plus GPT-2-style token and position embeddings, and
+must give the same outputs at prefill and at every decoding step; then two properties that
+need no reference: prefill + one token at a time equals running the whole sequence at once,
+and a left-padded row decodes exactly as it would alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+from hypothesis import Phase, example, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from grader.checks.kit import Variants, expect_close, expect_tensor, fail, load_weights
+from grader.checks.strategies import final_example, make_generator, randn, seeds
+from reference.variants.decoder import CausalSelfAttention, DecoderConfig, KVCache
+from reference.variants.masks import causal_padding_mask, position_ids_from_attention_mask
+
+MODULE = "e22_kv_cache"
+ATOL, RTOL = 1e-5, 1e-4
+
+#: Each example builds and runs two decoders step by step: no shrinking (explicit examples
+#: come first and already show the classic mistakes on small inputs).
+no_shrinking = settings(phases=[Phase.explicit, Phase.generate], max_examples=15)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def learner_module(learner):
+    return learner
+
+
+# --- the reference decoder, and the known mistakes as ways of running it ----------------------
+
+
+class OverwritingCache(KVCache):
+    """The mistake kv_cache_overwritten: keeps only the latest step's keys and values."""
+
+    def update(self, layer_idx, key, value):
+        if layer_idx == len(self.keys):
+            self.keys.append(key)
+            self.values.append(value)
+        else:
+            self.keys[layer_idx], self.values[layer_idx] = key, value
+        return self.keys[layer_idx], self.values[layer_idx]
+
+
+class ReferenceDecoder(nn.Module):
+    """reference/variants' CausalSelfAttention layers (no RoPE) under wte + wpe embeddings."""
+
+    def __init__(self, vocab: int, hidden: int, heads: int, layers: int, max_positions: int):
+        super().__init__()
+        config = DecoderConfig(
+            vocab_size=vocab,
+            hidden_size=hidden,
+            num_attention_heads=heads,
+            num_hidden_layers=layers,
+            max_position_embeddings=max_positions,
+        )
+        self.wte = nn.Embedding(vocab, hidden)
+        self.wpe = nn.Embedding(max_positions, hidden)
+        self.layers = nn.ModuleList(CausalSelfAttention(config, i) for i in range(layers))
+
+    def forward(self, input_ids, attention_mask, cache=None, wrong: str | None = None):
+        """``wrong`` names a known mistake to make on purpose (None: the right computation)."""
+        batch, q_len = input_ids.shape
+        past = cache.get_seq_length() if cache is not None else 0
+        if wrong == "kv_cache_positions_restart":
+            positions = torch.arange(q_len).expand(batch, q_len)
+        elif wrong == "kv_cache_positions_count_padding":
+            positions = (past + torch.arange(q_len)).expand(batch, q_len)
+        else:
+            positions = position_ids_from_attention_mask(attention_mask)[:, -q_len:]
+        hidden = self.wte(input_ids) + self.wpe(positions)
+        if wrong == "kv_cache_mask_not_shifted":  # the first q_len rows of the full mask
+            mask = causal_padding_mask(attention_mask, None, hidden.dtype)[:, :, :q_len]
+        elif wrong == "kv_cache_padding_forgotten" and past:  # only the new tokens' mask
+            mask = causal_padding_mask(torch.ones_like(attention_mask), q_len, hidden.dtype)
+        else:
+            mask = causal_padding_mask(attention_mask, q_len, hidden.dtype)
+        for layer in self.layers:
+            hidden = hidden + layer(hidden, mask, None, cache)
+        return hidden
+
+
+@dataclass(frozen=True)
+class Case:
+    vocab: int
+    hidden: int
+    heads: int
+    layers: int
+    seed: int
+    input_ids: torch.Tensor  # (batch, prompt + steps)
+    attention_mask: torch.Tensor  # (batch, prompt + steps), left padding in the prompt
+    prompt: int  # prefill length; the rest is fed one token at a time
+
+    @property
+    def steps(self) -> int:
+        return self.input_ids.shape[1] - self.prompt
+
+    def describe(self) -> str:
+        batch = self.input_ids.shape[0]
+        padded = (self.attention_mask[:, : self.prompt] == 0).sum(-1).tolist()
+        padding = ", ".join(f"row {i} left-padded by {n}" for i, n in enumerate(padded) if n)
+        return (
+            f"hidden={self.hidden}, heads={self.heads} (d_head={self.hidden // self.heads}), "
+            f"layers={self.layers}; batch={batch}, prompt of {self.prompt} then "
+            f"{self.steps} token(s) one at a time; " + (padding or "no padding")
+        )
+
+
+def make_case(vocab, heads, d_head, layers, seed, batch, prompt, steps, pads) -> Case:
+    gen = make_generator(seed)
+    ids = torch.randint(0, vocab, (batch, prompt + steps), generator=gen)
+    mask = torch.ones(batch, prompt + steps, dtype=torch.long)
+    for row, n in enumerate(pads):
+        mask[row, :n] = 0
+    return Case(vocab, heads * d_head, heads, layers, seed, ids, mask, prompt)
+
+
+@st.composite
+def cases(draw, *, steps_min: int = 1) -> Case:
+    batch, prompt = draw(st.integers(1, 3)), draw(st.integers(1, 6))
+    pads = [draw(st.integers(0, prompt - 1)) for _ in range(batch)]  # >= 1 real token each
+    return make_case(
+        vocab=draw(st.integers(5, 30)),
+        heads=draw(st.integers(1, 3)),
+        d_head=draw(st.integers(1, 6)),
+        layers=draw(st.integers(1, 2)),
+        seed=draw(seeds),
+        batch=batch,
+        prompt=prompt,
+        steps=draw(st.integers(steps_min, 3)),
+        pads=pads,
+    )
+
+
+#: Left padding in row 1, two decoding steps: every mistake shows.
+EXAMPLE = make_case(
+    vocab=11, heads=2, d_head=3, layers=2, seed=0, batch=2, prompt=4, steps=2, pads=[0, 2]
+)
+
+
+def build(module, case: Case):
+    """(yours, the reference) with the same seeded weights."""
+    max_positions = case.input_ids.shape[1] + 2
+    reference = ReferenceDecoder(case.vocab, case.hidden, case.heads, case.layers, max_positions)
+    gen = make_generator(case.seed + 1)
+    with torch.no_grad():
+        for name, parameter in reference.named_parameters():
+            noise = torch.randn(parameter.shape, generator=gen)
+            parameter.copy_(noise if name.startswith("w") else noise / parameter.shape[1] ** 0.5)
+    mine = module.TinyDecoder(case.vocab, case.hidden, case.heads, case.layers, max_positions)
+    load_weights(mine, reference.state_dict(), name="TinyDecoder")
+    return mine.eval(), reference.eval()
+
+
+def run_incrementally(model, cache, case: Case, **wrong) -> torch.Tensor:
+    """Prefill the prompt, then feed the rest one token at a time; all outputs side by side
+    (batch, prompt + steps, hidden)."""
+    ids, mask, prompt = case.input_ids, case.attention_mask, case.prompt
+    outputs = [model(ids[:, :prompt], mask[:, :prompt], cache, **wrong)]
+    for t in range(prompt, ids.shape[1]):
+        outputs.append(model(ids[:, t : t + 1], mask[:, : t + 1], cache, **wrong))
+    return outputs
+
+
+def check_output(got, shape, inputs: str, what: str) -> torch.Tensor:
+    return expect_tensor(
+        got,
+        name=f"output of {what}",
+        shape=shape,
+        inputs=inputs,
+        shape_names="(batch, q_len, hidden)",
+    )
+
+
+def known_mistakes(reference, case: Case) -> Variants:
+    def run(wrong, cache_cls=KVCache):
+        return lambda: torch.cat(run_incrementally(reference, cache_cls(), case, wrong=wrong), 1)
+
+    mistakes = Variants(
+        (m, run(m))
+        for m in (
+            "kv_cache_mask_not_shifted",
+            "kv_cache_positions_restart",
+            "kv_cache_positions_count_padding",
+            "kv_cache_padding_forgotten",
+        )
+    )
+    mistakes.append(("kv_cache_overwritten", run(None, OverwritingCache)))
+    return mistakes
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+def test_cache_appends_along_the_sequence_axis(learner_module):
+    """KVCache.update appends along seq: (batch, heads, seq_so_far, d_head), one entry per layer"""
+    cache = learner_module.KVCache()
+    inputs = "prefill keys/values (2, 3, 4, 5) for layers 0 and 1, then one step (2, 3, 1, 5)"
+    if cache.get_seq_length() != 0:
+        fail(
+            f"an empty cache should report length 0, got {cache.get_seq_length()}",
+            inputs="a fresh KVCache()",
+        )
+    first = [randn((2, 3, 4, 5), s) for s in range(4)]
+    step = [randn((2, 3, 1, 5), s) for s in range(4, 8)]
+    for layer in (0, 1):
+        cache.update(layer, first[2 * layer], first[2 * layer + 1])
+    for layer in (0, 1):
+        try:
+            result = cache.update(layer, step[2 * layer], step[2 * layer + 1])
+        except RuntimeError as err:  # torch.cat along heads or d_head: the seq sizes differ
+            if "Sizes of tensors must match" not in str(err):
+                raise
+            fail(
+                f"appending one step to a prefill of 4 positions raised: {err}. The cache "
+                "must grow along seq (dim=-2), where the sizes may differ",
+                inputs=inputs,
+                diagnosis="kv_cache_wrong_axis",
+            )
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            fail(
+                f"update should return the pair (keys, values), got {type(result).__name__}",
+                inputs=inputs,
+            )
+        keys, values = result
+        for name, got in (("keys", keys), ("values", values)):
+            if not isinstance(got, torch.Tensor):
+                fail(
+                    f"update should return tensors, got {type(got).__name__} for {name}",
+                    inputs=inputs,
+                )
+            if tuple(got.shape) == (2, 3, 5, 5):
+                continue
+            diagnosis = {
+                (2, 6, 4, 5): "kv_cache_wrong_axis",
+                (4, 3, 4, 5): "kv_cache_wrong_axis",
+                (2, 3, 4, 10): "kv_cache_wrong_axis",
+                (2, 3, 1, 5): "kv_cache_overwritten",
+            }.get(tuple(got.shape))
+            fail(
+                f"after a prefill of 4 positions and one step, layer {layer}'s {name} have "
+                f"shape {tuple(got.shape)}; expected (2, 3, 5, 5) (batch, heads, seq_so_far, "
+                "d_head)",
+                inputs=inputs,
+                diagnosis=diagnosis,
+            )
+        want_keys = torch.cat((first[2 * layer], step[2 * layer]), dim=-2)
+        expect_close(keys, want_keys, name=f"keys of layer {layer}", inputs=inputs, atol=0, rtol=0)
+    if cache.get_seq_length() != 5 or cache.get_seq_length(1) != 5:
+        fail(
+            f"get_seq_length() should be 5 after 4 + 1 positions, got {cache.get_seq_length()}",
+            inputs=inputs,
+        )
+
+
+@given(case=cases())
+@example(case=EXAMPLE)
+@no_shrinking
+def test_attention_without_a_cache_matches_the_reference(learner_module, case):
+    """CachedSelfAttention without a cache equals the reference causal attention layer"""
+    mine, reference = build(learner_module, case)
+    x = randn((case.input_ids.shape[0], case.prompt, case.hidden), case.seed + 2)
+    mask = case.attention_mask[:, : case.prompt]
+    inputs = case.describe() + "; one layer, the prompt only, cache=None"
+    with torch.no_grad():
+        got = mine.layers[0](x, mask, None)
+        want = reference.layers[0](x, causal_padding_mask(mask, None, x.dtype), None, None)
+    got = check_output(got, tuple(x.shape), inputs, "CachedSelfAttention")
+    expect_close(got, want, name="output", inputs=inputs, atol=ATOL, rtol=RTOL, where=mask.bool())
+
+
+@given(case=cases())
+@example(case=EXAMPLE)
+@no_shrinking
+def test_prefill_then_decoding_matches_the_reference(learner_module, case):
+    """prefill then one token at a time: every step's output matches the reference decoder"""
+    mine, reference = build(learner_module, case)
+    inputs = case.describe()
+    with torch.no_grad():
+        got_steps = run_incrementally(mine, learner_module.KVCache(), case)
+        want_steps = run_incrementally(reference, KVCache(), case)
+        for step, (got, want) in enumerate(zip(got_steps, want_steps, strict=True)):
+            what = "the prefill" if step == 0 else f"decoding step {step}"
+            check_output(got, tuple(want.shape), inputs, what)
+        got = torch.cat(got_steps, 1)
+        want = torch.cat(want_steps, 1)
+        mistakes = known_mistakes(reference, case) if final_example() else None
+        expect_close(
+            got,
+            want,
+            name="outputs (prefill, then each step)",
+            inputs=inputs,
+            atol=ATOL,
+            rtol=RTOL,
+            where=case.attention_mask.bool(),
+            mistakes=mistakes,
+        )
+
+
+def test_cache_shapes_after_decoding(learner_module):
+    """after a prefill of 4 and 2 steps every layer caches (batch, heads, 6, d_head)"""
+    case = EXAMPLE
+    mine, _ = build(learner_module, case)
+    cache = learner_module.KVCache()
+    with torch.no_grad():
+        run_incrementally(mine, cache, case)
+    want = (2, case.heads, 6, case.hidden // case.heads)
+    for layer in range(case.layers):
+        for name, stored in (("keys", cache.keys), ("values", cache.values)):
+            got = stored[layer] if layer < len(stored) else None
+            got = expect_tensor(
+                got,
+                name=f"cache.{name}[{layer}]",
+                shape=want,
+                inputs=case.describe(),
+                shape_names="(batch, heads, seq_so_far, d_head)",
+            )
+
+
+@given(case=cases())
+@example(case=EXAMPLE)
+@no_shrinking
+def test_decoding_equals_full_recomputation(learner_module, case):
+    """prefill + one token at a time equals running the whole sequence at once (no reference)"""
+    mine, _ = build(learner_module, case)
+    inputs = case.describe()
+    with torch.no_grad():
+        incremental = torch.cat(run_incrementally(mine, learner_module.KVCache(), case), 1)
+        full = mine(case.input_ids, case.attention_mask, None)
+    full = check_output(full, tuple(incremental.shape), inputs, "the whole sequence")
+    expect_close(
+        incremental,
+        full,
+        name="incremental outputs",
+        inputs=inputs + "; compared with the whole sequence run without a cache",
+        atol=ATOL,
+        rtol=RTOL,
+        where=case.attention_mask.bool(),
+    )
+
+
+def test_a_left_padded_row_decodes_as_if_alone(learner_module):
+    """a prompt left-padded in a batch gives the outputs it gives alone, at every step"""
+    case = EXAMPLE  # row 1: two pads, then a 2-token prompt, then 2 steps
+    mine, _ = build(learner_module, case)
+    alone = Case(
+        case.vocab,
+        case.hidden,
+        case.heads,
+        case.layers,
+        case.seed,
+        case.input_ids[1:, 2:],
+        case.attention_mask[1:, 2:],
+        case.prompt - 2,
+    )
+    with torch.no_grad():
+        batched = torch.cat(run_incrementally(mine, learner_module.KVCache(), case), 1)[1:, 2:]
+        single = torch.cat(run_incrementally(mine, learner_module.KVCache(), alone), 1)
+    inputs = (
+        case.describe() + "; row 1 compared with the same prompt and tokens run alone (no padding)"
+    )
+    if batched.shape == single.shape and not torch.allclose(batched, single, atol=1e-5):
+        fail(
+            "row 1 gives different outputs in the left-padded batch than alone: its real "
+            "tokens must get the positions they get alone (count real tokens only)",
+            inputs=inputs,
+            diagnosis="kv_cache_positions_count_padding",
+        )
