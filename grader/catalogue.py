@@ -1,9 +1,10 @@
 """The exercise catalogue: one TOML file is the single source of exercise metadata.
 
 ``catalogue.toml`` holds, per exercise: id, title, file, blog questions, prerequisites, three
-hint levels, docs page, the ids of the known mistakes its checks diagnose, and its part (1:
-BERT itself; 2: what came after it); and, per mistake: a one-line summary (what the learner
-did) and a fix (what to do instead).
+hint levels, docs page, the ids of the known mistakes its checks diagnose, its part (1:
+BERT itself; 2: what came after it) and, optionally, ``forbidden``: the functions its stub
+tells the learner not to call (dotted names; using one gives the verdict "borrowed"); and,
+per mistake: a one-line summary (what the learner did) and a fix (what to do instead).
 
 Chinese text sits beside the English in optional sub-tables: ``[exercise.zh]`` (title,
 summary, hints — three) and ``[mistakes.<id>.zh]`` (summary, fix). Parsed into
@@ -80,6 +81,9 @@ class Exercise:
     mistakes: tuple[str, ...]
     summary: str
     part: int = 1  # 1: BERT itself; 2: what came after it (PARTS)
+    # What the stub rules out in words ("do not call torch.nn.functional.gelu"), as dotted
+    # names; the sandbox enforces it (verdict "borrowed")
+    forbidden: tuple[str, ...] = ()
     # {"title", "summary", "hints": (3)} in Chinese, from [exercise.zh]; {} when absent
     zh: dict = field(default_factory=dict, compare=False)
 
@@ -174,6 +178,7 @@ def parse_catalogue(data: dict) -> Catalogue:
             mistakes=tuple(entry.get("mistakes", ())),
             summary=entry["summary"],
             part=entry.get("part", 1),
+            forbidden=tuple(entry.get("forbidden", ())),
             zh=_zh(entry),
         )
         for entry in data["exercise"]
@@ -213,6 +218,9 @@ def catalogue_problems(catalogue: Catalogue, root: Path = PROJECT_ROOT) -> list[
                 problems.append(f"{where}: mistake {mistake} is not described under [mistakes]")
         if not exercise.mistakes:
             problems.append(f"{where}: lists no known mistakes to diagnose")
+        for name in exercise.forbidden:
+            if not isinstance(name, str) or "." not in name or " " in name:
+                problems.append(f"{where}: forbidden {name!r} is not a dotted name")
         if exercise.part not in PARTS:
             problems.append(f"{where}: part {exercise.part!r} is not one of {list(PARTS)}")
         for prerequisite in exercise.prerequisites:

@@ -1,11 +1,18 @@
-"""pytest plugin loaded into the grading child process.
+"""The pytest plugin inside the grading child: one record per check, over a private channel.
 
-It writes one JSON line per check as soon as the check ends (and one when it starts, so a
-crash can be pinned on the check that was running), classifying each outcome in the
-learner's terms: passed, failed (with expected/got/diagnosis), not_started (the stub still
-raises NotImplementedError), error (timeout, memory limit, a file that does not import).
-After a stub or a timeout, the rest of that exercise's checks are skipped: they would only
-say the same thing again, slowly.
+It writes one JSON line when a check starts (so a crash can be pinned on the check that was
+running) and one when it ends, classifying the outcome in the learner's terms
+(``outcomes.classify``). After a stub, a time limit or a file that does not import, the rest
+of that exercise's checks are not run: they would only say the same thing again, slowly.
+
+The records travel over a pipe the worker opened before forking (``Channel``): no
+environment variable or file path names it, and every line carries the run's nonce, which
+the parent checks. The plugin is an object created in the child with its collaborators
+bound at creation, so reassigning names in this module from learner code changes nothing.
+
+Each check runs under two timers: CPU time (``ITIMER_PROF``: a busy machine never turns
+correct code into "an infinite loop") and a generous wall-clock backstop (``ITIMER_REAL``,
+for code that sleeps or waits).
 """
 
 from __future__ import annotations
@@ -15,211 +22,162 @@ import json
 import os
 import signal
 import time
-import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from grader.i18n import _
-from grader.sandbox.failure import CheckFailure
+from grader.sandbox.failure import forget_failures
+from grader.sandbox.outcomes import CheckTimeout, classify, safe_text
 
-RESULTS_ENV = "BERTPREP_RESULTS"
-TEST_TIMEOUT_ENV = "BERTPREP_TEST_TIMEOUT"
-DEFAULT_TEST_TIMEOUT_S = 20.0
-
-
-class CheckTimeout(BaseException):
-    """Raised by the alarm when a check runs too long.
-
-    A BaseException on purpose: hypothesis treats Exception (and pytest's own Failed) as a
-    failing example and starts shrinking, i.e. calls the looping code again, with the alarm
-    already spent. This one goes straight through to pytest, which records it.
-    """
-
-_stopped_modules: dict[str, str] = {}
+WALL_FACTOR, WALL_EXTRA_S = 3.0, 30.0  # wall-clock backstop: 3 x the CPU limit + 30 s
+MAX_FIELD = 4000  # characters of any one record field
+_RECORD = pytest.StashKey[dict]()
 
 
-def _write(record: dict) -> None:
-    path = os.environ.get(RESULTS_ENV)
-    if not path:
-        return
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
+class GradedFailure(Exception):
+    """What pytest sees in place of the learner's exception (already classified): pytest
+    then never formats the learner's exception, whose str() may fail or be megabytes."""
 
 
-def _exercise_of(item: pytest.Item) -> str:
+class Channel:
+    """Records to the worker: JSON lines on an inherited pipe, each tagged with the nonce."""
+
+    def __init__(self, fd: int, nonce: str):
+        self._fd = fd
+        self._nonce = nonce
+
+    def write(self, record: dict) -> None:
+        record = {
+            k: (v[:MAX_FIELD] if isinstance(v, str) else v) for k, v in record.items()
+        } | {"nonce": self._nonce}
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError as err:  # the learner closed it: the parent sees records missing
+            if err.errno not in (errno.EBADF, errno.EPIPE):
+                raise
+
+
+def exercise_of(item: pytest.Item) -> str:
     return Path(str(item.fspath)).stem.removeprefix("check_")
 
 
-def _title(item: pytest.Item) -> str:
+def title_of(item: pytest.Item) -> str:
     doc = getattr(item.function, "__doc__", None) or ""
     first = doc.strip().splitlines()[0].strip() if doc.strip() else ""
     # Titles are message ids of the gettext catalogue (grader/dev/translations.py extracts them).
     return _(first) if first else item.name.removeprefix("test_").replace("_", " ")
 
 
-def _learner_frame(excinfo: pytest.ExceptionInfo, target_dir: str) -> tuple[str, int] | None:
-    """The innermost traceback frame inside the learner's folder: (file name, line)."""
-    found = None
-    for frame in traceback.extract_tb(excinfo.tb):
-        if frame.filename.startswith(target_dir):
-            found = (os.path.relpath(frame.filename, target_dir), frame.lineno)
-    return found
-
-
-def _classify(item: pytest.Item, call: pytest.CallInfo) -> dict:
-    exc = call.excinfo.value
-    target_dir = os.environ.get("BERTPREP_TARGET", "\0")
-    frame = _learner_frame(call.excinfo, target_dir)
-    location = f"{frame[0]}:{frame[1]}" if frame else None
-    module = item.module.MODULE if hasattr(item, "module") else None
-
-    if isinstance(exc, NotImplementedError):
-        if frame and Path(frame[0]).stem != module:
-            other = Path(frame[0]).stem
-            return dict(
-                status="failed",
-                message=_("this exercise uses your {module}.py, which still raises "
-                          "NotImplementedError: finish that exercise first").format(module=other),
-                location=location,
-                blocked_by=other,
-            )
-        return dict(
-            status="not_started", message=_("not started (the stub raises NotImplementedError)")
-        )
-    if isinstance(exc, CheckFailure):
-        return dict(
-            status="failed",
-            message=exc.message,
-            inputs=exc.inputs,
-            expected=exc.expected,
-            got=exc.got,
-            diagnosis=exc.diagnosis,
-            location=location,
-        )
-    text = str(exc)
-    if isinstance(exc, CheckTimeout):
-        message = (
-            _("took longer than {seconds}s: an infinite loop or a very slow path (last seen at "
-              "{location})") if location
-            else _("took longer than {seconds}s: an infinite loop or a very slow path")
-        ).format(seconds=text, location=location)
-        return dict(
-            status="error",
-            kind="timeout",
-            message=message,
-            location=location,
-        )
-    if isinstance(exc, MemoryError) or (
-        isinstance(exc, RuntimeError) and "can't allocate memory" in text
+class GradingPlugin:
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        target_dir: str,
+        cpu_limit: float,
+        after_check: Callable[[], None] = lambda: None,
     ):
-        return dict(
-            status="error",
-            kind="memory",
-            message=_("ran out of memory (over the grader's limit): look for a tensor that "
-                      "grows with every step or a shape that is far too large"),
-            location=location,
-        )
-    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
-        return dict(
-            status="error",
-            kind="output",
-            message=_("printed far too much output (over the grader's limit): remove the "
-                      "prints inside loops"),
-            location=location,
-        )
-    if call.when == "setup":
-        kind = type(exc).__name__
-        detail = text.strip().splitlines()[0] if text.strip() else ""
-        if isinstance(exc, SyntaxError):
-            where = f"{Path(exc.filename or '?').name}:{exc.lineno}"
-            return dict(
-                status="error",
-                kind="import",
-                message=_("your file does not parse: SyntaxError at {where}: {error}").format(
-                    where=where, error=exc.msg),
-                location=where,
-            )
-        return dict(
-            status="error",
-            kind="import",
-            message=_("your file could not be imported: {kind}: {detail}").format(
-                kind=kind, detail=detail),
-            location=location,
-        )
-    if isinstance(exc, AssertionError):
-        return dict(status="failed", message=text.strip().splitlines()[0], location=location)
-    first_line = text.strip().splitlines()[0] if text.strip() else ""
-    message = (
-        _("your code raised {kind} at {location}: {detail}") if location
-        else _("your code raised {kind}: {detail}")
-    ).format(kind=type(exc).__name__, location=location, detail=first_line)
-    return dict(
-        status="failed",
-        message=message,
-        location=location,
-    )
+        # Bound now, on purpose (see the module docstring).
+        self._write = channel.write
+        self._classify = classify
+        self._target_dir = target_dir
+        self._cpu_limit = cpu_limit
+        self._after_check = after_check
+        self._stopped: dict[str, str] = {}
 
+    def _limit(self, item: pytest.Item) -> float:
+        marker = item.get_closest_marker("timeout")
+        return float(marker.args[0]) if marker and marker.args else self._cpu_limit
 
-def pytest_runtest_logstart(nodeid: str, location) -> None:
-    _write({"event": "start", "nodeid": nodeid, "exercise": Path(location[0]).stem[6:]})
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        counts: dict[str, int] = {}
+        for item in session.items:
+            counts[exercise_of(item)] = counts.get(exercise_of(item), 0) + 1
+        for exercise, count in counts.items():
+            self._write({"event": "collected", "exercise": exercise, "count": count})
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logstart(self, nodeid: str, location) -> None:
+        self._write({"event": "start", "nodeid": nodeid, "exercise": Path(location[0]).stem[6:],
+                     "limit": self._cpu_limit})  # fmt: skip
 
-def _time_limit(item: pytest.Item) -> float:
-    marker = item.get_closest_marker("timeout")
-    if marker and marker.args:
-        return float(marker.args[0])
-    return float(os.environ.get(TEST_TIMEOUT_ENV, DEFAULT_TEST_TIMEOUT_S))
+    def _guarded(self, item: pytest.Item, phase: str):
+        """Run a phase of one check under the timers; classify what it raises."""
+        cpu = self._limit(item)
+        wall = WALL_FACTOR * cpu + WALL_EXTRA_S
 
+        def on_cpu(signum, frame):
+            raise CheckTimeout("cpu", cpu)
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item):
-    """Run one check under a SIGALRM time limit (the grading child's main thread)."""
-    seconds = _time_limit(item)
+        def on_wall(signum, frame):
+            raise CheckTimeout("wall", wall)
 
-    def on_alarm(signum, frame):
-        raise CheckTimeout(f"{seconds:g}")
+        forget_failures()
+        signal.signal(signal.SIGPROF, on_cpu)
+        signal.signal(signal.SIGALRM, on_wall)
+        signal.setitimer(signal.ITIMER_PROF, cpu)
+        signal.setitimer(signal.ITIMER_REAL, wall)
+        try:
+            return (yield)
+        except BaseException as exc:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            module = getattr(getattr(item, "module", None), "MODULE", None)
+            record = self._classify(exc, exc.__traceback__, phase=phase,
+                                    target_dir=self._target_dir, module=module)  # fmt: skip
+            item.stash[_RECORD] = record
+            if record["status"] == "not_run":
+                raise  # the grader's own skip: pytest reports it as a skip
+            raise GradedFailure(record.get("message", "")) from None
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        return (yield)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item):
+        reason = self._stopped.get(exercise_of(item))
+        if reason:
+            item.stash[_RECORD] = dict(status="not_run", message=reason)
+            pytest.skip(reason)
+        return (yield from self._guarded(item, "setup"))
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        return (yield from self._guarded(item, "call"))
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    reason = _stopped_modules.get(_exercise_of(item))
-    if reason:
-        pytest.skip(reason)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    report = yield
-    exercise = _exercise_of(item)
-    record = None
-    if call.excinfo is not None and call.when in ("setup", "call"):
-        if call.excinfo.errisinstance(pytest.skip.Exception):
-            record = dict(status="skipped", message=str(call.excinfo.value))
-        else:
-            record = _classify(item, call)
-    elif call.when == "call":
-        record = dict(status="passed")
-    if record is not None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        if call.when not in ("setup", "call"):
+            return report
+        record = item.stash.get(_RECORD, None)
+        if record is not None:
+            del item.stash[_RECORD]
+        elif call.excinfo is not None:  # raised outside our phases (another plugin's hook)
+            record = self._classify(call.excinfo.value, call.excinfo.tb, phase=call.when,
+                                    target_dir=self._target_dir, module=None)  # fmt: skip
+        elif call.when == "call":
+            record = dict(status="passed")
+        if record is None:
+            return report
+        exercise = exercise_of(item)
         record.update(
             event="result",
             exercise=exercise,
             nodeid=item.nodeid,
             test=item.name,
-            title=_title(item),
+            title=title_of(item),
             duration=round(call.duration, 4),
             time=time.time(),
         )
-        _write(record)
+        self._write(record)
         if record["status"] == "not_started" or record.get("kind") in ("timeout", "import"):
-            _stopped_modules[exercise] = _("skipped after: {message}").format(
-                message=record["message"])
-    return report
+            self._stopped[exercise] = _("skipped after: {message}").format(
+                message=safe_text(record.get("message", ""))
+            )
+        self._after_check()
+        return report

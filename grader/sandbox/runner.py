@@ -1,130 +1,174 @@
-"""Grade exercises: run their check modules in the warm worker and turn records into verdicts."""
+"""Grade exercises: snapshot the code, run each exercise's checks in its own fork of the warm
+worker, and turn the records into verdicts (``verdicts``).
+
+One ``run_checks`` call:
+
+1. copies the target's Python files into a private folder (``snapshot``): the verdicts are
+   about those bytes, and carry their digest;
+2. reads them for borrowed answers (``borrowing``);
+3. grades each exercise in a fresh fork (a clean torch state for every exercise), with a
+   nonce the records must carry, over a channel only the worker and the child hold;
+4. after each exercise, compares the grader's own files with their state before it: a run
+   that changed them (it wrote there, or started processes that could) gets no verdict.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import signal
+import secrets
+import select
 import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import asdict, dataclass
+import time
 from pathlib import Path
 
-from grader.catalogue import Catalogue, load_catalogue
+from grader.catalogue import Catalogue, Exercise, load_catalogue
 from grader.i18n import _
+from grader.sandbox import procs
+from grader.sandbox.borrowing import scan
+from grader.sandbox.snapshot import Manifest, Snapshot, take_snapshot
+from grader.sandbox.verdicts import (
+    STATUSES,
+    Verdict,
+    aggregate,
+    borrowed_verdict,
+    crash_message,
+    tampered_verdict,
+)
 
-TEST_TIMEOUT_S = 20  # one check (one hypothesis test); a check module may raise it for itself
-RUN_TIMEOUT_BASE_S = 60
-RUN_TIMEOUT_PER_EXERCISE_S = 45
+__all__ = ["STATUSES", "Verdict", "Worker", "aggregate", "run_checks"]
+
+TEST_TIMEOUT_S = 10  # CPU seconds of one check (one hypothesis test); a check module may
+#                      raise it for itself with @pytest.mark.timeout(seconds)
+RUN_CPU_S = 300  # CPU seconds of one exercise's whole run (the kernel's backstop)
+RUN_WALL_S = 600  # wall-clock backstop of one exercise's run (code that sleeps, signals off)
 MEMORY_MB = 2048
 OUTPUT_MB = 64
 WORKER_START_TIMEOUT_S = 120
-
-STATUSES = ("passed", "failed", "not_started", "error")
-
-
-@dataclass
-class Verdict:
-    id: str
-    status: str  # passed | failed | not_started | error
-    passed: int = 0
-    total: int = 0
-    message: str = ""
-    check: str | None = None  # title of the first failing check
-    inputs: str | None = None
-    expected: str | None = None
-    got: str | None = None
-    diagnosis: str | None = None  # known-mistake id
-    diagnosis_text: str | None = None
-    location: str | None = None
-    seconds: float = 0.0
-
-    def to_json(self) -> dict:
-        return asdict(self)
+ANSWER_GRACE_S = 60
 
 
-def aggregate(exercise_id: str, records: list[dict], catalogue: Catalogue) -> Verdict:
-    """One verdict from the per-check records of one exercise (in the order they ran)."""
-    results = [r for r in records if r.get("event") == "result"]
-    counted = [r for r in results if r["status"] != "skipped"]
-    passed = sum(r["status"] == "passed" for r in results)
-    total = len(results)
-    seconds = round(sum(r.get("duration", 0.0) for r in results), 3)
-    verdict = Verdict(exercise_id, "passed", passed, total, seconds=seconds)
-    if not results:
-        verdict.status, verdict.message = "error", _("no checks ran")
-        return verdict
-    first_bad = next((r for r in counted if r["status"] != "passed"), None)
-    if first_bad is None:
-        verdict.message = _("all {total} checks pass").format(total=total)
-        return verdict
-    if first_bad["status"] == "not_started" and passed == 0:
-        verdict.status = "not_started"
-        verdict.message = _("not started: the stub still raises NotImplementedError")
-        return verdict
-    errors = [r for r in counted if r["status"] == "error"]
-    failure = errors[0] if errors else first_bad
-    verdict.status = "error" if errors else "failed"
-    if failure["status"] == "not_started":
-        failure = {
-            **failure,
-            "message": _("part of this exercise is still a stub (raises NotImplementedError)"),
-        }
-    verdict.message = failure.get("message", "")
-    verdict.check = failure.get("title")
-    for key in ("inputs", "expected", "got", "location", "diagnosis"):
-        setattr(verdict, key, failure.get(key))
-    if verdict.diagnosis in catalogue.mistakes:
-        verdict.diagnosis_text = catalogue.mistakes[verdict.diagnosis].sentence()
-    return verdict
+class ForgedAnswer(RuntimeError):
+    """The worker's channel carried something that is not this run's answer."""
 
 
 class Worker:
-    """A ``python -m grader.sandbox.worker`` child that stays warm between grading runs."""
+    """A ``python -m grader.sandbox.worker`` child that stays warm between grading runs.
+
+    ``close`` (also on Ctrl-C: any exception inside ``run`` closes it) kills the grading child's
+    process group and every process below the worker, then the worker."""
 
     def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.child_pid: int | None = None
+        self._buffer = b""
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        self._buffer = b""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader.sandbox.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            text=True,
             env=env,
             start_new_session=True,
         )
-        self._lock = threading.Lock()
-        ready = self._read_line(WORKER_START_TIMEOUT_S)
+        try:
+            ready = self._read_line(WORKER_START_TIMEOUT_S)
+        except BaseException:
+            self.close()
+            raise
         if ready is None or json.loads(ready).get("status") != "ready":
             self.close()
             raise RuntimeError(_("the grading worker did not start (is the .venv complete?)"))
 
     def _read_line(self, timeout: float) -> str | None:
-        result: list[str] = []
-        reader = threading.Thread(target=lambda: result.append(self.process.stdout.readline()))
-        reader.daemon = True
-        reader.start()
-        reader.join(timeout)
-        return result[0] if result and result[0] else None
+        fd = self.process.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], min(left, 0.5))
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("utf-8", "replace")
+
+    def _expect(self, event: str, nonce: str, timeout: float) -> dict:
+        line = self._read_line(timeout)
+        if line is None:
+            raise RuntimeError(_("the grading worker stopped answering"))
+        try:
+            message = json.loads(line)
+        except ValueError:
+            raise ForgedAnswer(_("a line that is not the worker's")) from None
+        if not isinstance(message, dict) or message.get("event") != event or (
+            not secrets.compare_digest(str(message.get("nonce", "")), nonce)
+        ):
+            raise ForgedAnswer(_("an answer without this run's nonce"))
+        return message
 
     def run(self, request: dict) -> dict:
+        """Send one request, return its answer (``{"event": "done", ...}``)."""
+        if "results" in request:  # the older request form (a results file): still served
+            return self._run_with_results_file(request)
         with self._lock:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
-            line = self._read_line(request["run_timeout"] + 30)
-        if line is None:
-            self.close()
-            raise RuntimeError(_("the grading worker stopped answering"))
-        return json.loads(line)
+            if self.process is None or self.process.poll() is not None:
+                self._start()
+            try:
+                self.process.stdin.write((json.dumps(request) + "\n").encode())
+                self.process.stdin.flush()
+                started = self._expect("started", request["nonce"], ANSWER_GRACE_S)
+                self.child_pid = int(started["pid"])
+                return self._expect("done", request["nonce"],
+                                    request["run_wall_s"] + ANSWER_GRACE_S)  # fmt: skip
+            except BaseException:  # Ctrl-C, a forged or missing answer: end everything
+                self.close()
+                raise
+            finally:
+                self.child_pid = None
+
+    def _run_with_results_file(self, old: dict) -> dict:
+        """``{"checks", "target", "results", "log", "workdir", "test_timeout", "run_timeout",
+        "memory_mb", "output_mb"}``: records go to the ``results`` file as JSON lines."""
+        nonce = secrets.token_hex(16)
+        answer = self.run({
+            "checks": old["checks"], "target": old["target"], "log": old["log"],
+            "workdir": old["workdir"], "nonce": nonce, "cpu_s": old["test_timeout"],
+            "run_cpu_s": RUN_CPU_S, "run_wall_s": old.get("run_timeout", RUN_WALL_S),
+            "memory_mb": old["memory_mb"], "output_mb": old["output_mb"],
+            "forbidden": old.get("forbidden", []),
+        })  # fmt: skip
+        records, _ = parse_records(answer["lines"], nonce)
+        with open(old["results"], "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        answer["timed_out"] = answer.get("stopped") is not None
+        return answer
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        if self.child_pid:
+            procs.kill_group(self.child_pid)
+        if self.process is not None:
+            if self.process.poll() is None:
+                procs.kill_tree(self.process.pid, include_root=True)
+                procs.kill_group(self.process.pid)
+            with contextlib.suppress(Exception):
+                self.process.wait(timeout=5)
+            for stream in (self.process.stdin, self.process.stdout):
+                with contextlib.suppress(Exception):
+                    stream.close()
+        self.child_pid = None
 
     def __enter__(self) -> Worker:
         return self
@@ -133,38 +177,86 @@ class Worker:
         self.close()
 
 
-def _read_records(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+def parse_records(lines: list[str], nonce: str) -> tuple[list[dict], str | None]:
+    """The run's records, and what was wrong if any line was not one of them."""
+    records, forged = [], None
+    for line in lines:
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash
-    return records
+            record = json.loads(line)
+        except ValueError:
+            forged = forged or _("a line that is not a record")
+            continue
+        if not isinstance(record, dict) or not secrets.compare_digest(
+            str(record.pop("nonce", "")), nonce
+        ):
+            forged = forged or _("a record without this run's nonce")
+            continue
+        records.append(record)
+    return records, forged
 
 
-def _crash_message(answer: dict, log_tail: str) -> str:
-    if answer["timed_out"]:
-        return _("the whole run took too long and was stopped (an infinite loop in native "
-                 "code?)")  # fmt: skip
-    if answer["signal"] is not None:
-        name = signal.Signals(answer["signal"]).name
-        meaning = {
-            "SIGSEGV": _("a segmentation fault"),
-            "SIGABRT": _("an abort"),
-            "SIGKILL": _("killed (out of memory?)"),
-            "SIGBUS": _("a bus error"),
-            "SIGFPE": _("a floating-point exception"),
-        }.get(name, name)
-        return _("the check process crashed: {meaning} ({signal})").format(
-            meaning=meaning, signal=name)  # fmt: skip
-    if answer["exit_code"] == 0:
-        return _("the check process exited in the middle of a check (os._exit or similar?)")
-    detail = log_tail.strip().splitlines()[-1] if log_tail.strip() else ""
-    return _("the check process exited unexpectedly (code {code}) {detail}").format(
-        code=answer["exit_code"], detail=detail).strip()  # fmt: skip
+def _request(exercise: Exercise, folder: Path, tmp: Path, nonce: str, *,
+             test_timeout: float, memory_mb: int) -> dict:  # fmt: skip
+    return {
+        "checks": [str(exercise.check_file)],
+        "target": str(folder),
+        "log": str(tmp / f"log-{exercise.id}.txt"),
+        "workdir": str(tmp),
+        "nonce": nonce,
+        "cpu_s": test_timeout,
+        "run_cpu_s": RUN_CPU_S,
+        "run_wall_s": RUN_WALL_S,
+        "memory_mb": memory_mb,
+        "output_mb": OUTPUT_MB,
+        "forbidden": list(getattr(exercise, "forbidden", ())),
+    }
+
+
+def grade_exercise(exercise: Exercise, snapshot: Snapshot, worker: Worker, catalogue: Catalogue,
+                   tmp: Path, *, test_timeout: float, memory_mb: int
+                   ) -> tuple[Verdict, list[str]]:  # fmt: skip
+    """One exercise, graded in its own fork of ``worker`` on the snapshot's bytes; and what
+    the run did that could change the grader's files (writes there, processes started)."""
+    digest = snapshot.digests.get(exercise.file)
+    problem = snapshot.problems.get(exercise.file)
+    if problem:
+        return Verdict(exercise.id, "error", digest=None, message=_(
+            "your file {file} {problem}: it was not graded").format(
+            file=exercise.file, problem=problem)), []  # fmt: skip
+    findings = [f.sentence() for f in scan(snapshot.folder, exercise.module,
+                                           tuple(getattr(exercise, "forbidden", ())))]  # fmt: skip
+    nonce = secrets.token_hex(16)
+    request = _request(exercise, snapshot.folder, tmp, nonce,
+                       test_timeout=test_timeout, memory_mb=memory_mb)  # fmt: skip
+    try:
+        answer = worker.run(request)
+    except ForgedAnswer as err:
+        return tampered_verdict(exercise.id, forged=str(err)), []
+    records, forged = parse_records(answer["lines"], nonce)
+    if forged:
+        return tampered_verdict(exercise.id, forged=forged), []
+    touched = [r.get("path") or r.get("what", "") for r in records
+               if r.get("event") in ("wrote", "spawned")]  # fmt: skip
+    collected = next((r.get("count") for r in records if r.get("event") == "collected"), None)
+    verdict = aggregate(exercise.id, records, catalogue, collected)
+    last = records[-1] if records and records[-1].get("event") == "start" else None
+    # A check that started and never reported means the child died inside it, even when the
+    # exit code looks normal (os._exit(0) in learner code).
+    if answer["stopped"] or answer["exit_code"] not in (0, 1) or last or answer.get("overflow"):
+        log = Path(request["log"])
+        tail = log.read_bytes()[-2000:].decode("utf-8", "replace") if log.exists() else ""
+        verdict.status = "error"
+        verdict.message = crash_message(answer, tail)
+        if last:
+            verdict.check = last.get("title") or last.get("nodeid", "").split("::")[-1]
+        verdict.diagnosis = verdict.diagnosis_text = None
+    findings += [f"{r.get('where')} {r.get('what')}" for r in records
+                 if r.get("event") == "borrowed" and f"{r.get('where')} {r.get('what')}"
+                 not in findings]  # fmt: skip
+    if findings and verdict.status != "not_started":
+        verdict = borrowed_verdict(verdict, findings)
+    verdict.digest = digest
+    return verdict, touched
 
 
 def run_checks(
@@ -176,73 +268,33 @@ def run_checks(
     test_timeout: float = TEST_TIMEOUT_S,
     memory_mb: int = MEMORY_MB,
 ) -> dict[str, Verdict]:
-    """Grade ``exercise_ids`` (in that order) on the code in ``target``.
-
-    One forked child runs all requested check modules. If it dies (crash, outer timeout),
-    the exercise that was running is given an error verdict and the rest are graded again in
-    a fresh child, so one broken exercise never hides the others' verdicts.
-    """
+    """Grade ``exercise_ids`` (in that order) on the code in ``target``, each in its own fork."""
     catalogue = catalogue or load_catalogue()
     own_worker = worker is None
     worker = worker or Worker()
     verdicts: dict[str, Verdict] = {}
-    remaining = list(exercise_ids)
     try:
         with tempfile.TemporaryDirectory(prefix="bertprep-") as tmp:
-            attempt = 0
-            while remaining:
-                attempt += 1
-                results = Path(tmp) / f"results-{attempt}.jsonl"
-                log = Path(tmp) / f"log-{attempt}.txt"
-                request = {
-                    "checks": [str(catalogue.get(i).check_file) for i in remaining],
-                    "target": str(target),
-                    "results": str(results),
-                    "log": str(log),
-                    "workdir": tmp,
-                    "test_timeout": test_timeout,
-                    "run_timeout": RUN_TIMEOUT_BASE_S + RUN_TIMEOUT_PER_EXERCISE_S * len(remaining),
-                    "memory_mb": memory_mb,
-                    "output_mb": OUTPUT_MB,
-                }
-                answer = worker.run(request)
-                records = _read_records(results)
-                by_exercise: dict[str, list[dict]] = {i: [] for i in remaining}
-                for record in records:
-                    by_exercise.setdefault(record.get("exercise", ""), []).append(record)
-                last = records[-1] if records and records[-1].get("event") == "start" else None
-                # A check that started and never reported means the child died inside it,
-                # even when the exit code looks normal (os._exit(0) in learner code).
-                crashed = answer["timed_out"] or answer["exit_code"] not in (0, 1) or bool(last)
-                if not crashed:
-                    for exercise_id in remaining:
-                        verdicts[exercise_id] = aggregate(
-                            exercise_id, by_exercise[exercise_id], catalogue
-                        )
+            snapshot = take_snapshot(Path(target), Path(tmp) / "target")
+            manifest = Manifest()
+            manifest.remember_contents()
+            for index, exercise_id in enumerate(exercise_ids):
+                exercise = catalogue.get(exercise_id)
+                verdict, touched = grade_exercise(
+                    exercise, snapshot, worker, catalogue, Path(tmp),
+                    test_timeout=test_timeout, memory_mb=memory_mb,
+                )  # fmt: skip
+                changed = manifest.changes()
+                # Files changed while the run wrote there or started processes: the run did it.
+                # (A change with neither is someone else's edit, e.g. a git pull.)
+                if changed and touched:
+                    verdicts[exercise_id] = tampered_verdict(exercise_id, changed=changed)
+                    for later in exercise_ids[index + 1 :]:
+                        verdicts[later] = tampered_verdict(later, graded_earlier=True)
                     break
-                # Check modules run in order: those before the one that was running when the
-                # child died are complete, that one gets the crash, the rest run again.
-                log_tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                culprit = last.get("exercise") if last else None
-                if culprit not in remaining:
-                    for exercise_id in remaining:
-                        verdicts[exercise_id] = Verdict(
-                            exercise_id, "error", message=_crash_message(answer, log_tail)
-                        )
-                    break
-                position = remaining.index(culprit)
-                for exercise_id in remaining[:position]:
-                    verdicts[exercise_id] = aggregate(
-                        exercise_id, by_exercise[exercise_id], catalogue
-                    )
-                verdict = aggregate(culprit, by_exercise[culprit], catalogue)
-                verdict.status = "error"
-                verdict.message = _crash_message(answer, log_tail)
-                verdict.check = last.get("title") or last.get("nodeid", "").split("::")[-1]
-                verdict.diagnosis = verdict.diagnosis_text = None
-                verdicts[culprit] = verdict
-                remaining = remaining[position + 1 :]
+                verdicts[exercise_id] = verdict
     finally:
         if own_worker:
             worker.close()
     return {i: verdicts[i] for i in exercise_ids}
+

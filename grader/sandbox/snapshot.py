@@ -1,0 +1,155 @@
+"""What gets graded, and what must not change while it is.
+
+``take_snapshot`` copies the target folder's Python files (bounded, regular files only) into
+a private folder before any learner code runs; that copy is what the checks import, and a
+verdict carries the digest of the bytes it was about. Saving the file again in the middle
+of a run therefore cannot make the new bytes inherit the old verdict.
+
+``Manifest`` fingerprints the grader's own trees (grader/, reference/, solutions/): cheap
+``stat`` fingerprints each run, a content hash only for a file whose fingerprint changed.
+A run that changed one of them is reported as such, not graded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.catalogue import PROJECT_ROOT
+
+MAX_FILE_BYTES = 4 * 2**20  # one learner file; far above any real exercise
+MAX_FILES = 400
+MAX_DEPTH = 4
+SKIPPED_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".bertprep"}
+GUARDED = ("grader", "reference", "solutions")
+RESTORE_COMMAND = "git checkout -- " + " ".join(GUARDED)
+
+
+def bytes_digest(data: bytes) -> str:
+    """The digest a verdict is recorded against: 16 hex digits of SHA-256 (as progress)."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@dataclass
+class Snapshot:
+    folder: Path
+    digests: dict[str, str] = field(default_factory=dict)  # relative path -> digest
+    problems: dict[str, str] = field(default_factory=dict)  # relative path -> why not copied
+
+
+def _read_regular(path: Path, limit: int) -> tuple[bytes | None, str | None]:
+    """(bytes, None) for a regular file up to ``limit`` bytes, else (None, why). Never blocks
+    on a FIFO or device, never follows a symlink to one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        return None, f"cannot be read ({err.strerror})"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "is not a regular file"
+        if info.st_size > limit:
+            return None, f"is too large to grade ({info.st_size / 2**20:.0f} MB)"
+        chunks, total = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > limit:
+                return None, "is too large to grade (it grew while being read)"
+            chunks.append(chunk)
+        return b"".join(chunks), None
+    except OSError as err:
+        return None, f"cannot be read ({err.strerror})"
+    finally:
+        os.close(fd)
+
+
+def take_snapshot(source: Path, dest: Path) -> Snapshot:
+    """Copy ``source``'s ``*.py`` files (sub-folders included, bounded) into ``dest``."""
+    snapshot = Snapshot(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for folder, dirs, files in os.walk(source):
+        relative = Path(folder).relative_to(source)
+        if len(relative.parts) >= MAX_DEPTH:
+            dirs[:] = []
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            if not name.endswith(".py") or count >= MAX_FILES:
+                continue
+            key = str(relative / name) if relative.parts else name
+            data, problem = _read_regular(Path(folder) / name, MAX_FILE_BYTES)
+            if data is None:
+                snapshot.problems[key] = problem or "cannot be read"
+                continue
+            count += 1
+            (dest / relative).mkdir(parents=True, exist_ok=True)
+            (dest / key).write_bytes(data)
+            snapshot.digests[key] = bytes_digest(data)
+    return snapshot
+
+
+Fingerprint = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+class Manifest:
+    """Fingerprints of every file under grader/, reference/ and solutions/."""
+
+    def __init__(self, root: Path = PROJECT_ROOT, trees: tuple[str, ...] = GUARDED):
+        self.root = root
+        self.trees = trees
+        self._hashes: dict[str, tuple[Fingerprint, str]] = {}
+        self.state = self._scan()
+
+    def _scan(self) -> dict[str, Fingerprint]:
+        state = {}
+        for tree in self.trees:
+            for folder, dirs, files in os.walk(self.root / tree):
+                dirs[:] = [d for d in dirs if d != "__pycache__"]
+                for name in files:
+                    if name.endswith((".pyc", ".pyo")):
+                        continue
+                    path = os.path.join(folder, name)
+                    try:
+                        info = os.lstat(path)
+                    except OSError:
+                        continue
+                    state[os.path.relpath(path, self.root)] = (
+                        info.st_size, info.st_mtime_ns, info.st_ino,
+                    )  # fmt: skip
+        return state
+
+    def _hash(self, relative: str, fingerprint: Fingerprint | None) -> str | None:
+        cached = self._hashes.get(relative)
+        if cached and cached[0] == fingerprint:
+            return cached[1]
+        path = self.root / relative
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if not path.is_symlink() else (
+                "link:" + os.readlink(path)
+            )
+        except OSError:
+            return None
+        if fingerprint is not None:
+            self._hashes[relative] = (fingerprint, digest)
+        return digest
+
+    def remember_contents(self) -> None:
+        """Hash every file now (once), so a later change can be told from a mere touch."""
+        for relative, fingerprint in self.state.items():
+            self._hash(relative, fingerprint)
+
+    def changes(self) -> list[str]:
+        """Files added, removed or changed in content since the last call (or creation);
+        the new state becomes the baseline."""
+        now = self._scan()
+        changed = sorted(set(self.state) ^ set(now))
+        for relative in set(self.state) & set(now):
+            if self.state[relative] != now[relative]:
+                before = self._hash(relative, self.state[relative])
+                if before is None or before != self._hash(relative, now[relative]):
+                    changed.append(relative)
+        self.state = now
+        return sorted(changed)
