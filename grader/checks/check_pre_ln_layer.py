@@ -248,7 +248,7 @@ def test_encoder_output_is_a_layer_norm_output(learner):
 # --- Xiong et al. 2020: the top layer's gradient at initialisation, against depth ---------------
 
 SHALLOW, DEEP = 2, 16  # layers
-GRADIENT_SEEDS = (0, 1, 2)
+GRADIENT_SEEDS = (0, 1)
 
 
 def top_gradient(encoder, seed: int, hidden: int) -> float:
