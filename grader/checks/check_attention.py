@@ -10,6 +10,7 @@ from hypothesis import given
 
 from grader.checks.kit import expect_close, expect_tensor, fail
 from grader.checks.strategies import AttentionCase, attention_cases, randn
+from grader.i18n import _
 from reference import additive_attention_mask
 from reference import scaled_dot_product_attention as reference_attention
 
@@ -56,11 +57,13 @@ def call(attention, case: AttentionCase):
     result = attention(case.query, case.key, case.value, case.mask)
     if not isinstance(result, tuple | list) or len(result) != 2:
         kind = type(result).__name__
-        fail(
-            f"return a pair (context, probs), got {kind}"
-            + (f" of length {len(result)}" if isinstance(result, tuple | list) else ""),
-            inputs=case.describe(),
+        message = (
+            _("return a pair (context, probs), got {kind} of length {length}")
+            if isinstance(result, tuple | list)
+            else _("return a pair (context, probs), got {kind}")
         )
+        length = len(result) if isinstance(result, tuple | list) else 0
+        fail(message.format(kind=kind, length=length), inputs=case.describe())
     return result
 
 
@@ -144,16 +147,16 @@ def test_matches_the_reference_with_padding(attention, case):
 @given(case=attention_cases(masked=True))
 def test_rows_sum_to_one_and_padding_gets_zero_weight(attention, case):
     """every row of probs sums to 1 and padded keys get zero weight (no reference needed)"""
-    _, probs = call(attention, case)
-    b, h, sq, _ = case.query.shape
+    _unused, probs = call(attention, case)
+    b, h, sq, _unused = case.query.shape
     probs = expect_tensor(
         probs, name="probs", shape=(b, h, sq, case.key.shape[2]), inputs=case.describe()
     )
     real_rows = case.mask.bool().any(-1)
     if not torch.isfinite(probs).all():
         fail(
-            "probs contain NaN or inf (a row with every key padded?): mask with a large "
-            "finite negative number, not -inf",
+            _("probs contain NaN or inf (a row with every key padded?): mask with a large "
+              "finite negative number, not -inf"),
             inputs=case.describe(),
             diagnosis="mask_negative_infinity",
         )
@@ -162,7 +165,9 @@ def test_rows_sum_to_one_and_padding_gets_zero_weight(attention, case):
         off = float((sums - 1).abs().max())
         diagnosis = "mask_after_softmax" if bool((sums < 1).all()) else "softmax_over_queries"
         fail(
-            f"rows of probs do not sum to 1 over the keys (off by up to {off:.3g})",
+            _("rows of probs do not sum to 1 over the keys (off by up to {off:.3g})").format(
+                off=off
+            ),
             inputs=case.describe(),
             diagnosis=diagnosis,
         )
@@ -170,7 +175,9 @@ def test_rows_sum_to_one_and_padding_gets_zero_weight(attention, case):
     padded &= real_rows[:, None, None, None].expand_as(probs)
     if padded.any() and probs[padded].max() > 1e-6:
         fail(
-            f"padded keys get attention weight up to {float(probs[padded].max()):.3g}",
+            _("padded keys get attention weight up to {weight:.3g}").format(
+                weight=float(probs[padded].max())
+            ),
             inputs=case.describe(),
             diagnosis="mask_ignored",
         )
@@ -182,15 +189,15 @@ def test_permuting_keys_and_values_together_changes_nothing(attention):
     mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
     perm = torch.tensor([3, 0, 5, 1, 4, 2])
     case = AttentionCase(q, k, v, mask, 1.0, True)
-    context, _ = call(attention, case)
+    context, _unused = call(attention, case)
     permuted = AttentionCase(q, k[:, :, perm], v[:, :, perm], mask[:, perm], 1.0, True)
-    context_p, _ = call(attention, permuted)
+    context_p, _unused = call(attention, permuted)
     expect_close(
         context_p,
         context,
         name="context",
         atol=1e-5,
-        inputs="keys, values and mask permuted together",
+        inputs=_("keys, values and mask permuted together"),
     )
 
 
@@ -201,7 +208,7 @@ def test_large_scores_stay_finite(attention):
     context, probs = call(attention, case)
     if not (torch.isfinite(context).all() and torch.isfinite(probs).all()):
         fail(
-            "large scores overflow to inf/NaN: use torch.softmax (it subtracts the row max) "
-            "or subtract the max yourself",
+            _("large scores overflow to inf/NaN: use torch.softmax (it subtracts the row max) "
+              "or subtract the max yourself"),
             inputs=case.describe(),
         )

@@ -10,6 +10,7 @@ from hypothesis import given
 
 from grader.checks.kit import CheckFailure, fail
 from grader.checks.strategies import token_difference, tokenizer_texts
+from grader.i18n import _
 from reference.tokenizer import (
     BasicTokenizer,
     _is_chinese_char,
@@ -173,16 +174,22 @@ def call(basic_tokenize, text: str, lower: bool) -> list[str]:
     got = basic_tokenize(text, do_lower_case=lower)
     if not isinstance(got, list):
         kind = type(got).__name__
-        hint = " (did you forget to return it?)" if got is None else ""
+        message = (
+            _("basic_tokenize should return a list of str, got {kind} (did you forget to return "
+              "it?)") if got is None
+            else _("basic_tokenize should return a list of str, got {kind}")
+        )  # fmt: skip
         fail(
-            f"basic_tokenize should return a list of str, got {kind}{hint}",
+            message.format(kind=kind),
             inputs=describe(text, lower),
         )
     wrong = next((w for w in got if not isinstance(w, str)), None)
     if wrong is not None or any(isinstance(w, str) and not w for w in got):
-        what = "an empty string ''" if wrong is None else f"{type(wrong).__name__} {wrong!r}"
+        what = _("an empty string ''") if wrong is None else f"{type(wrong).__name__} {wrong!r}"
         fail(
-            f"basic_tokenize should return a list of non-empty str, but it holds {what}",
+            _("basic_tokenize should return a list of non-empty str, but it holds {what}").format(
+                what=what
+            ),
             inputs=describe(text, lower),
         )
     return got
@@ -191,7 +198,7 @@ def call(basic_tokenize, text: str, lower: bool) -> list[str]:
 def mismatch(text: str, lower: bool, want: list, got: list, diagnosis: str | None) -> CheckFailure:
     where, expected, got_shown = token_difference(want, got, unit="word")
     return CheckFailure(
-        f"the words differ from the reference {where}",
+        _("the words differ from the reference {where}").format(where=where),
         inputs=describe(text, lower),
         expected=expected,
         got=got_shown,
@@ -243,8 +250,8 @@ def test_matches_the_reference_cased(basic_tokenize):
             continue
         if got == REFERENCE[True].tokenize(text):
             fail(
-                "with do_lower_case=False the words must keep their case and accents "
-                "(cased checkpoints have 'Café' and 'café' as different tokens)",
+                _("with do_lower_case=False the words must keep their case and accents "
+                  "(cased checkpoints have 'Café' and 'café' as different tokens)"),
                 inputs=describe(text, False),
             )
         raise mismatch(text, False, want, got, diagnose(text, got, False))
@@ -271,19 +278,24 @@ def test_nothing_is_lost_or_invented(basic_tokenize, text):
     want = "".join(clean(text).split())
     if "".join(got) != want:
         fail(
-            "joined back together, the words should give the text minus whitespace and deleted "
-            f"characters: expected {want!r}, got {''.join(got)!r}",
+            _("joined back together, the words should give the text minus whitespace and deleted "
+              "characters: expected {want!r}, got {joined!r}").format(
+                want=want, joined="".join(got)
+            ),
             inputs=describe(text, False),
         )
     for word in got:
         if any(c.isspace() for c in word):
-            fail(f"the word {word!r} contains whitespace", inputs=describe(text, False))
+            fail(_("the word {word!r} contains whitespace").format(word=word),
+                 inputs=describe(text, False))  # fmt: skip
         alone = [c for c in word if _is_punctuation(c) or _is_chinese_char(ord(c))]
         if len(word) > 1 and alone:
             is_cjk = _is_chinese_char(ord(alone[0]))
             fail(
-                f"the word {word!r} contains {alone[0]!r}, which must be a word of its own "
-                f"({'a CJK ideograph' if is_cjk else 'punctuation'})",
+                (_("the word {word!r} contains {char!r}, which must be a word of its own (a CJK "
+                   "ideograph)") if is_cjk
+                 else _("the word {word!r} contains {char!r}, which must be a word of its own "
+                        "(punctuation)")).format(word=word, char=alone[0]),
                 inputs=describe(text, False),
                 diagnosis="tok_cjk_not_split" if is_cjk else "tok_punctuation_not_split",
             )

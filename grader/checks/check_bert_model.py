@@ -26,6 +26,7 @@ from grader.checks.strategies import (
     seeds,
     token_batches,
 )
+from grader.i18n import _
 from reference import BertConfig, additive_attention_mask, load_pretrained, minilm_dir
 from reference import modeling as ref
 
@@ -72,7 +73,7 @@ def basic(check):
 
 def skip_unless_basics_pass() -> None:
     if FAILED:
-        pytest.skip(f"skipped until this passes: {FAILED[0]}")
+        pytest.skip(_("skipped until this passes: {check}").format(check=_(FAILED[0])))
 
 
 @pytest.fixture
@@ -105,9 +106,13 @@ def run(model, case: TokenBatch, inputs: str) -> tuple[torch.Tensor, torch.Tenso
         )
     if not isinstance(result, tuple | list) or len(result) != 2:
         kind = type(result).__name__
-        length = f" of length {len(result)}" if isinstance(result, tuple | list) else ""
-        fail(f"return a pair (last_hidden_state, pooler_output), got {kind}{length}",
-             inputs=inputs)  # fmt: skip
+        message = (
+            _("return a pair (last_hidden_state, pooler_output), got {kind} of length {length}")
+            if isinstance(result, tuple | list)
+            else _("return a pair (last_hidden_state, pooler_output), got {kind}")
+        )
+        length = len(result) if isinstance(result, tuple | list) else 0
+        fail(message.format(kind=kind, length=length), inputs=inputs)
     batch, seq = case.input_ids.shape
     hidden = model.config.hidden_size
     last_hidden_state = expect_tensor(result[0], name="last_hidden_state",
@@ -209,12 +214,12 @@ def test_every_layer_is_its_own_module(model_cls):
     mine = model_cls(config)
     layers = list(mine.encoder.layer)
     if len(layers) != config.num_hidden_layers:
-        fail(f"encoder.layer has {len(layers)} layers, the config asks for "
-             f"{config.num_hidden_layers}")  # fmt: skip
+        fail(_("encoder.layer has {n_layers} layers, the config asks for {wanted}").format(
+            n_layers=len(layers), wanted=config.num_hidden_layers))  # fmt: skip
     if len({id(layer) for layer in layers}) != len(layers):
         fail(
-            "encoder.layer holds the same BertLayer object more than once, so those layers "
-            "share one set of weights: build a new BertLayer(config) for each position",
+            _("encoder.layer holds the same BertLayer object more than once, so those layers "
+              "share one set of weights: build a new BertLayer(config) for each position"),
             inputs=describe_config(config, "hidden", "heads", "layers"),
             diagnosis="model_one_layer_reused",
         )
@@ -237,7 +242,7 @@ def test_matches_the_reference_on_a_small_model(model_cls):
 def test_padding_does_not_change_real_tokens(model_cls):
     """a sentence gives the same vectors alone and padded inside a longer batch"""
     config = small_config()
-    mine, _ = build(model_cls, config, 3)
+    mine, _unused = build(model_cls, config, 3)
     alone = small_batch(config, 4)
     alone = TokenBatch(alone.input_ids[:1, :5], None, alone.token_type_ids[:1, :5])
     pad = torch.full((1, 4), config.pad_token_id)
@@ -246,7 +251,9 @@ def test_padding_does_not_change_real_tokens(model_cls):
         torch.tensor([[1] * 5 + [0] * 4]),
         torch.cat([alone.token_type_ids, torch.zeros_like(pad)], 1),
     )
-    inputs = f"{describe_config(config)}; one sentence of 5 tokens, alone and with 4 padded"
+    inputs = _("{config}; one sentence of 5 tokens, alone and with 4 padded").format(
+        config=describe_config(config)
+    )
     hidden_alone, pooled_alone = run(mine, alone, inputs)
     hidden_padded, pooled_padded = run(mine, padded, inputs)
     change = max(
@@ -255,8 +262,10 @@ def test_padding_does_not_change_real_tokens(model_cls):
     )
     if change > 1e-5:
         fail(
-            f"adding padding changed the real tokens' outputs (by up to {change:.3g}): every "
-            f"layer must get the attention_mask, so that no real token attends to [PAD]",
+            _("adding padding changed the real tokens' outputs (by up to {change:.3g}): every "
+              "layer must get the attention_mask, so that no real token attends to [PAD]").format(
+                change=change
+            ),
             inputs=inputs,
             diagnosis="model_mask_not_passed",
         )
@@ -348,7 +357,7 @@ def long_batch() -> tuple[TokenBatch, str]:
     ids[0, 0], ids[0, 255], ids[0, 511] = 101, 102, 102  # [CLS] ... [SEP] ... [SEP]
     types = torch.zeros_like(ids)
     types[0, 256:] = 1
-    return TokenBatch(ids, None, types), "all-MiniLM-L6-v2; one row of 512 tokens, no mask"
+    return TokenBatch(ids, None, types), _("all-MiniLM-L6-v2; one row of 512 tokens, no mask")
 
 
 @pytest.mark.usefixtures("basics_pass")

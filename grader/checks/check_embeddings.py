@@ -20,6 +20,7 @@ from grader.checks.strategies import (
     seeds,
     token_batches,
 )
+from grader.i18n import _
 from reference import BertConfig
 from reference import modeling as ref
 
@@ -157,8 +158,10 @@ def test_every_learned_position_is_usable(embeddings_cls):
             got = mine(case.input_ids, case.token_type_ids)
     except IndexError as err:
         fail(
-            f"a sequence of max_position_embeddings tokens raised IndexError ({err}): a "
-            f"position id reached {config.max_position_embeddings}, one past the last row",
+            _("a sequence of max_position_embeddings tokens raised IndexError ({err}): a "
+              "position id reached {max_position_embeddings}, one past the last row").format(
+                err=err, max_position_embeddings=config.max_position_embeddings
+            ),
             inputs=inputs,
             diagnosis="emb_positions_start_at_one",
         )
@@ -231,8 +234,10 @@ def test_sinusoids_for_an_odd_dim(sinusoids):
             got = call_sinusoids(sinusoids, 10, dim, inputs)
         except RuntimeError as err:
             fail(
-                f"an odd dim raised RuntimeError ({str(err).splitlines()[0]}): with dim odd "
-                f"there are dim // 2 + 1 sine columns but only dim // 2 cosine columns",
+                _("an odd dim raised RuntimeError ({error}): with dim odd "
+                  "there are dim // 2 + 1 sine columns but only dim // 2 cosine columns").format(
+                    error=str(err).splitlines()[0]
+                ),
                 inputs=inputs,
             )
         expect_close(got, vaswani(10, dim), name="PE", inputs=inputs,
@@ -258,12 +263,12 @@ def test_sinusoid_similarity_depends_only_on_the_offset(sinusoids):
         spread = float(dots.max() - dots.min())
         if spread > 1e-3 * dim:
             fail(
-                f"PE[p] . PE[p + {k}] varies with p (by {spread:.3g}): each column pair must "
-                f"be (sin, cos) of the same angle pos * frequency, so a shift by k is a "
-                f"rotation",
+                _("PE[p] . PE[p + {k}] varies with p (by {spread:.3g}): each column pair must "
+                  "be (sin, cos) of the same angle pos * frequency, so a shift by k is a "
+                  "rotation").format(k=k, spread=spread),
                 inputs=describe(seq_len=seq_len, dim=dim),
             )
     expected_zero = (pe[0] - torch.tensor([0.0, 1.0] * (dim // 2), dtype=pe.dtype)).abs().max()
     if math.isnan(float(expected_zero)) or expected_zero > 1e-6:
-        fail("PE[0] should be [0, 1, 0, 1, ...]: sin(0) = 0, cos(0) = 1",
+        fail(_("PE[0] should be [0, 1, 0, 1, ...]: sin(0) = 0, cos(0) = 1"),
              inputs=describe(seq_len=seq_len, dim=dim))  # fmt: skip

@@ -19,6 +19,7 @@ from grader.checks.strategies import (
     randomize_parameters_,
     seeds,
 )
+from grader.i18n import _
 from reference import BertConfig, additive_attention_mask
 from reference import modeling as ref
 
@@ -58,14 +59,14 @@ def build(layer_cls, config: BertConfig, seed: int):
 
 
 def describe_case(config: BertConfig, x: torch.Tensor, mask: torch.Tensor | None) -> str:
-    batch, seq, _ = x.shape
+    batch, seq, _unused = x.shape
     parts = [describe_config(config, *FIELDS), f"batch={batch}, seq={seq}"]
     if mask is None:
         parts.append("no attention_mask")
     else:
         padded = (mask == 0).sum(-1).tolist()
-        rows = [f"{n} padded in row {i}" for i, n in enumerate(padded) if n]
-        parts.append(", ".join(rows) if rows else "attention_mask with no padding")
+        rows = [_("{n} padded in row {row}").format(n=n, row=i) for i, n in enumerate(padded) if n]
+        parts.append(", ".join(rows) if rows else _("attention_mask with no padding"))
     if not x.is_contiguous():
         parts.append("non-contiguous hidden_states")
     return "; ".join(parts)
@@ -185,20 +186,23 @@ def test_matches_the_reference_with_padding(layer_cls, case):
 def test_padding_does_not_change_real_tokens(layer_cls):
     """whatever sits at padded positions, the outputs at real positions do not change"""
     config = small_config()
-    mine, _ = build(layer_cls, config, 2)
+    mine, _unused = build(layer_cls, config, 2)
     x = randn((2, 6, 12), 3)
     mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
     noisy = x.clone()
     noisy[1, 3:] = randn((3, 12), 4, 10.0)
     with torch.no_grad():
         clean_out, noisy_out = mine(x, mask), mine(noisy, mask)
-    inputs = describe_case(config, x, mask) + "; the padded positions' hidden_states changed"
+    changed = _("the padded positions' hidden_states changed")
+    inputs = f"{describe_case(config, x, mask)}; {changed}"
     expect_tensor(noisy_out, name="output", shape=(2, 6, 12), inputs=inputs)
     change = float((noisy_out - clean_out)[mask.bool()].abs().max())
     if change > 1e-5:
         fail(
-            f"changing the hidden states at padded positions changed the output at real "
-            f"positions (by up to {change:.3g}): padded keys still get attention weight",
+            _("changing the hidden states at padded positions changed the output at real "
+              "positions (by up to {change:.3g}): padded keys still get attention weight").format(
+                change=change
+            ),
             inputs=inputs,
             diagnosis="layer_mask_not_passed",
         )
@@ -207,7 +211,7 @@ def test_padding_does_not_change_real_tokens(layer_cls):
 def test_output_is_a_layer_norm_output(layer_cls):
     """post-LN: with LayerNorm weight 1 and bias 0, every output vector has mean 0, variance 1"""
     config = small_config()
-    mine, _ = build(layer_cls, config, 5)
+    mine, _unused = build(layer_cls, config, 5)
     with torch.no_grad():
         for norm in (mine.attention.output.LayerNorm, mine.output.LayerNorm):
             norm.weight.fill_(1.0)
@@ -218,9 +222,10 @@ def test_output_is_a_layer_norm_output(layer_cls):
     mean, var = got.mean(-1), got.var(-1, unbiased=False)
     if mean.abs().max() > 1e-4 or (var - 1).abs().max() > 1e-3:
         fail(
-            f"the layer's output is not normalised (per-vector means up to "
-            f"{float(mean.abs().max()):.3g}, variances {float(var.min()):.3g}.."
-            f"{float(var.max()):.3g}): in BERT each sub-layer ends with "
-            f"LayerNorm(residual + sub-layer), so the layer's last operation is a LayerNorm",
+            _("the layer's output is not normalised (per-vector means up to {mean:.3g}, "
+              "variances {var_min:.3g}..{var_max:.3g}): in BERT each sub-layer ends with "
+              "LayerNorm(residual + sub-layer), so the layer's last operation is a "
+              "LayerNorm").format(mean=float(mean.abs().max()), var_min=float(var.min()),
+                                  var_max=float(var.max())),
             inputs=inputs,
         )

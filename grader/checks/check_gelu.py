@@ -11,6 +11,7 @@ from hypothesis import given
 
 from grader.checks.kit import expect_close, expect_tensor, fail
 from grader.checks.strategies import hidden_shapes, non_contiguous, randn, scales, seeds
+from grader.i18n import _
 
 MODULE = "e02_gelu"
 
@@ -31,7 +32,8 @@ def known_mistakes(x):
 def test_returns_a_tensor_of_the_input_shape(gelu):
     """returns a tensor with the shape and dtype of x"""
     got = gelu(torch.linspace(-3, 3, 7))
-    expect_tensor(got, name="gelu(x)", shape=(7,), dtype=torch.float32, inputs="x of shape (7,)")
+    expect_tensor(got, name="gelu(x)", shape=(7,), dtype=torch.float32,
+                  inputs=_("x of shape (7,)"))  # fmt: skip
 
 
 def test_matches_the_exact_form_on_a_grid(gelu):
@@ -42,7 +44,7 @@ def test_matches_the_exact_form_on_a_grid(gelu):
         gelu(x),
         want,
         name="gelu(x)",
-        inputs="4001 points from -8 to 8, float64",
+        inputs=_("4001 points from -8 to 8, float64"),
         atol=1e-9,
         rtol=1e-9,
         mistakes=known_mistakes(x),
@@ -59,7 +61,9 @@ def test_matches_the_reference(gelu, shape, seed, scale):
         gelu(x),
         reference_gelu(x),
         name="gelu(x)",
-        inputs=f"x of shape {shape}, scaled by {scale:g}, non-contiguous",
+        inputs=_("x of shape {shape}, scaled by {scale:g}, non-contiguous").format(
+            shape=shape, scale=scale
+        ),
         atol=1e-6,
         rtol=1e-5,
         mistakes=known_mistakes(x),
@@ -71,10 +75,14 @@ def test_known_values(gelu):
     x = torch.tensor([0.0, 10.0, -10.0, -0.7518], dtype=torch.float64)
     got = expect_tensor(gelu(x), name="gelu(x)", shape=(4,))
     if abs(got[0]) > 1e-12 or abs(got[1] - 10) > 1e-9 or abs(got[2]) > 1e-9:
-        fail(f"gelu([0, 10, -10]) should be about [0, 10, 0], got {got[:3].tolist()}")
+        fail(_("gelu([0, 10, -10]) should be about [0, 10, 0], got {got}").format(
+            got=got[:3].tolist()
+        ))
     if abs(got[3] + 0.16997) > 1e-4:
         fail(
-            f"the minimum of GELU is about -0.16997 at x = -0.7518, got {float(got[3]):.5f}",
+            _("the minimum of GELU is about -0.16997 at x = -0.7518, got {minimum:.5f}").format(
+                minimum=float(got[3])
+            ),
             diagnosis="gelu_is_relu" if got[3] == 0 else None,
         )
 
@@ -85,6 +93,6 @@ def test_does_not_modify_its_input(gelu):
     before = x.detach().clone()
     out = expect_tensor(gelu(x), name="gelu(x)", shape=(9,))
     if not torch.equal(x.detach(), before):
-        fail("x was changed in place")
+        fail(_("x was changed in place"))
     if not out.requires_grad:
-        fail("the output is detached from x: keep the computation in torch")
+        fail(_("the output is detached from x: keep the computation in torch"))

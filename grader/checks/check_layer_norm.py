@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import describe, expect_close, expect_tensor, fail
 from grader.checks.strategies import hidden_shapes, non_contiguous, randn, scales, seeds
+from grader.i18n import _
 
 MODULE = "e01_layer_norm"
 EPSILONS = (1e-12, 1e-5, 1e-3)
@@ -53,7 +54,7 @@ def test_returns_a_tensor_of_the_input_shape(layer_norm):
         name="output",
         shape=(2, 3, 8),
         dtype=torch.float32,
-        inputs="x of shape (2, 3, 8)",
+        inputs=_("x of shape (2, 3, 8)"),
         shape_names="(batch, seq, hidden)",
     )
 
@@ -75,11 +76,13 @@ def test_matches_the_reference(layer_norm, shape, seed, scale, eps, offset, cont
     weight, bias = randn((hidden,), seed + 1, 0.5, 1.0), randn((hidden,), seed + 2, 0.1)
     if not contiguous:
         x = non_contiguous(x)
-    inputs = describe(batch=shape[0], seq=shape[1], hidden=hidden, eps=eps) + (
-        f"; x scaled by {scale:g}"
-        + (f", shifted by {offset:g}" if offset else "")
-        + ("" if contiguous else "; non-contiguous x")
-    )
+    parts = [describe(batch=shape[0], seq=shape[1], hidden=hidden, eps=eps),
+             _("x scaled by {scale:g}").format(scale=scale)]  # fmt: skip
+    if offset:
+        parts.append(_("shifted by {offset:g}").format(offset=offset))
+    if not contiguous:
+        parts.append(_("non-contiguous x"))
+    inputs = "; ".join(parts)
     got = layer_norm(x, weight, bias, eps)
     expect_close(
         got,
@@ -108,7 +111,9 @@ def test_each_vector_gets_zero_mean_and_unit_variance(layer_norm, shape, seed):
     var = got.var(-1, unbiased=False)
     if mean.abs().max() > 1e-4:
         fail(
-            f"vectors do not have mean 0 over hidden (largest |mean| {mean.abs().max():.3g})",
+            _("vectors do not have mean 0 over hidden (largest |mean| {mean:.3g})").format(
+                mean=float(mean.abs().max())
+            ),
             inputs=inputs,
             diagnosis="layernorm_wrong_axis",
         )
@@ -116,7 +121,7 @@ def test_each_vector_gets_zero_mean_and_unit_variance(layer_norm, shape, seed):
         off = float((var - 1).abs().max())
         diagnosis = "layernorm_bessel_variance" if var.max() < 1 else None
         fail(
-            f"vectors do not have variance 1 over hidden (off by {off:.3g})",
+            _("vectors do not have variance 1 over hidden (off by {off:.3g})").format(off=off),
             inputs=inputs,
             diagnosis=diagnosis,
         )
@@ -129,7 +134,9 @@ def test_does_not_modify_its_input(layer_norm):
     layer_norm(x, weight, bias, 1e-12)
     for name, before, after in zip(("x", "weight", "bias"), copies, (x, weight, bias), strict=True):
         if not torch.equal(before, after):
-            fail(f"{name} was changed in place: compute into new tensors instead")
+            fail(_("{name} was changed in place: compute into new tensors instead").format(
+                name=name
+            ))
 
 
 def test_keeps_float64(layer_norm):
@@ -139,8 +146,9 @@ def test_keeps_float64(layer_norm):
         x, torch.ones(5, dtype=torch.float64), torch.zeros(5, dtype=torch.float64), 1e-12
     )
     got = expect_tensor(
-        got, name="output", shape=(2, 5), dtype=torch.float64, inputs="x float64 of shape (2, 5)"
+        got, name="output", shape=(2, 5), dtype=torch.float64,
+        inputs=_("x float64 of shape (2, 5)"),
     )
     if not got.requires_grad:
-        fail("the output is detached from x: avoid .detach(), .item() or numpy in the math")
+        fail(_("the output is detached from x: avoid .detach(), .item() or numpy in the math"))
     got.sum().backward()

@@ -18,6 +18,7 @@ from grader.checks.strategies import (
     randomize_parameters_,
     seeds,
 )
+from grader.i18n import _
 from reference import BertConfig, BertForMaskedLM
 from reference.modeling import masked_lm_loss as reference_loss
 
@@ -62,8 +63,12 @@ def build_head(mine, model: BertForMaskedLM):
 
 def describe(config: BertConfig, x: Tensor, scale: float = 1.0) -> str:
     batch, seq, hidden = x.shape
-    text = f"sequence_output of shape ({batch}, {seq}, {hidden}); {describe_config(config)}"
-    return text + (f"; values scaled by {scale:g}" if scale != 1.0 else "")
+    text = _("sequence_output of shape ({batch}, {seq}, {hidden}); {config}").format(
+        batch=batch, seq=seq, hidden=hidden, config=describe_config(config)
+    )
+    if scale != 1.0:
+        text += "; " + _("values scaled by {scale:g}").format(scale=scale)
+    return text
 
 
 def head_mistakes(model: BertForMaskedLM, x: Tensor) -> dict:
@@ -86,7 +91,7 @@ def test_forward_returns_logits_over_the_vocabulary(mine):
         name="logits",
         shape=(2, 3, 11),
         dtype=torch.float32,
-        inputs="sequence_output of shape (2, 3, 8); hidden=8, vocab=11",
+        inputs=_("sequence_output of shape (2, 3, 8); hidden=8, vocab=11"),
         shape_names="(batch, seq, vocab)",
     )
 
@@ -157,28 +162,28 @@ def test_tie_to_shares_the_embedding_matrix(mine):
     head = build_head(mine, model)
     embeddings = model.bert.embeddings.word_embeddings
     inputs = (
-        "your head holding the reference weights, then head.tie_to(word_embeddings) with a "
-        "(11, 8) nn.Embedding"
+        _("your head holding the reference weights, then head.tie_to(word_embeddings) with a "
+          "(11, 8) nn.Embedding")
     )
     head.tie_to(embeddings)
     decoder_weight = head.decoder.weight
     if decoder_weight is not embeddings.weight:
-        how = "a copy of it"
+        how = _("a copy of it")
         if isinstance(decoder_weight, torch.Tensor) and (
             decoder_weight.data_ptr() == embeddings.weight.data_ptr()
         ):
-            how = "a different Parameter sharing its memory (.data = ...)"
+            how = _("a different Parameter sharing its memory (.data = ...)")
         fail(
-            f"after tie_to, decoder.weight is {how}, not word_embeddings.weight itself: the two "
-            "drift apart as soon as the optimiser updates one (assign the Parameter: "
-            "self.decoder.weight = word_embeddings.weight)",
+            _("after tie_to, decoder.weight is {how}, not word_embeddings.weight itself: the two "
+              "drift apart as soon as the optimiser updates one (assign the Parameter: "
+              "self.decoder.weight = word_embeddings.weight)").format(how=how),
             inputs=inputs,
             diagnosis="mlm_decoder_not_tied",
         )
     if head.decoder.bias is not head.bias:
         fail(
-            "after tie_to, decoder.bias must still be the head's own bias (head.decoder.bias "
-            "is head.bias): the output bias is not tied to anything on the input side",
+            _("after tie_to, decoder.bias must still be the head's own bias (head.decoder.bias "
+              "is head.bias): the output bias is not tied to anything on the input side"),
             inputs=inputs,
         )
     # A change to the embedding matrix is a change to the decoder.
@@ -193,15 +198,15 @@ def test_tie_to_shares_the_embedding_matrix(mine):
         name="logits",
         atol=ATOL,
         rtol=RTOL,
-        inputs=inputs + "; then word_embeddings.weight changed in place",
+        inputs=inputs + "; " + _("then word_embeddings.weight changed in place"),
     )
     # And the gradient of the output side lands in the embedding matrix.
     embeddings.weight.grad = None
     head(x).sum().backward()
     if embeddings.weight.grad is None or not bool(embeddings.weight.grad.abs().sum() > 0):
         fail(
-            "the loss of the head sends no gradient to word_embeddings.weight: the decoder is "
-            "detached from the embedding matrix",
+            _("the loss of the head sends no gradient to word_embeddings.weight: the decoder is "
+              "detached from the embedding matrix"),
             inputs=inputs,
             diagnosis="mlm_decoder_not_tied",
         )
@@ -231,8 +236,10 @@ def describe_loss_case(logits: Tensor, labels: Tensor, scale: float) -> str:
     batch, seq, vocab = logits.shape
     n = int((labels != IGNORE_INDEX).sum())
     return (
-        f"prediction_logits of shape ({batch}, {seq}, {vocab}), scaled by {scale:g}; labels with "
-        f"{n} of {batch * seq} positions labelled, the rest -100"
+        _("prediction_logits of shape ({batch}, {seq}, {vocab}), scaled by {scale:g}; labels with "
+          "{n} of {total} positions labelled, the rest -100").format(
+            batch=batch, seq=seq, vocab=vocab, scale=scale, n=n, total=batch * seq
+        )
     )
 
 
@@ -269,17 +276,21 @@ def call_loss(mine, logits: Tensor, labels: Tensor, inputs: str) -> Tensor:
         text = str(error)
         if "out of bounds" in text or "-100" in text:
             fail(
-                f"masked_lm_loss raised {type(error).__name__} ({text.splitlines()[0]}): a label "
-                "of -100 was used as a class index; those positions must be skipped "
-                "(F.cross_entropy(..., ignore_index=-100) does it)",
+                _("masked_lm_loss raised {kind} ({error}): a label "
+                  "of -100 was used as a class index; those positions must be skipped "
+                  "(F.cross_entropy(..., ignore_index=-100) does it)").format(
+                    kind=type(error).__name__, error=text.splitlines()[0]
+                ),
                 inputs=inputs,
                 diagnosis="mlm_loss_over_all_tokens",
             )
         if "target" in text.lower() and "size" in text.lower():
             fail(
-                f"masked_lm_loss raised {type(error).__name__} ({text.splitlines()[0]}): "
-                "F.cross_entropy takes the classes on dim 1, so flatten to (batch * seq, "
-                "vocab) logits and (batch * seq,) labels first",
+                _("masked_lm_loss raised {kind} ({error}): "
+                  "F.cross_entropy takes the classes on dim 1, so flatten to (batch * seq, "
+                  "vocab) logits and (batch * seq,) labels first").format(
+                    kind=type(error).__name__, error=text.splitlines()[0]
+                ),
                 inputs=inputs,
             )
         raise
@@ -308,20 +319,22 @@ def test_unlabelled_positions_get_no_gradient(mine):
     g = make_generator(5)
     logits = torch.randn((2, 5, 7), generator=g).requires_grad_()
     labels = torch.tensor([[3, -100, -100, 6, -100], [-100, 0, -100, -100, -100]])
-    inputs = "prediction_logits of shape (2, 5, 7); labels with 3 of 10 positions labelled"
+    inputs = _("prediction_logits of shape (2, 5, 7); labels with 3 of 10 positions labelled")
     loss = call_loss(mine, logits, labels, inputs)
     loss = expect_tensor(loss, name="loss", shape=(), inputs=inputs)
     if not loss.requires_grad:
         fail(
-            "the loss is detached from the logits: avoid .item(), .detach() or numpy in it",
+            _("the loss is detached from the logits: avoid .item(), .detach() or numpy in it"),
             inputs=inputs,
         )
     loss.backward()
     leaked = logits.grad[labels == IGNORE_INDEX].abs().max()
     if leaked > 0:
         fail(
-            f"positions labelled -100 get gradient (up to {float(leaked):.3g}): they are "
-            "trained on, so the model learns to copy its visible input",
+            _("positions labelled -100 get gradient (up to {leaked:.3g}): they are "
+              "trained on, so the model learns to copy its visible input").format(
+                leaked=float(leaked)
+            ),
             inputs=inputs,
             diagnosis="mlm_loss_over_all_tokens",
         )

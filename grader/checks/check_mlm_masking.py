@@ -22,6 +22,7 @@ from torch import Tensor
 
 from grader.checks.kit import expect_tensor, fail
 from grader.checks.strategies import make_generator, seeds
+from grader.i18n import _
 
 MODULE = "e08_mlm_masking"
 IGNORE_INDEX = -100
@@ -54,11 +55,16 @@ class MaskCase:
         n_special = int(self.protected.sum())
         kind = str(self.special.dtype).removeprefix("torch.")
         return (
-            f"input_ids of shape ({batch}, {seq}) with {n_special} special/padding tokens "
-            f"(special_tokens_mask {kind}), vocab_size={self.vocab_size}, "
-            f"mask_token_id={MASK}, mlm_probability={self.mlm_probability:g}, "
-            f"mask_replace_prob={self.mask_replace_prob:g}, "
-            f"random_replace_prob={self.random_replace_prob:g}, generator seeded with {self.seed}"
+            _("input_ids of shape ({batch}, {seq}) with {n_special} special/padding tokens "
+              "(special_tokens_mask {kind}), vocab_size={vocab_size}, "
+              "mask_token_id={mask}, mlm_probability={mlm_probability:g}, "
+              "mask_replace_prob={mask_replace_prob:g}, "
+              "random_replace_prob={random_replace_prob:g}, generator seeded with {seed}").format(
+                batch=batch, seq=seq, n_special=n_special, kind=kind, vocab_size=self.vocab_size,
+                mask=MASK, mlm_probability=self.mlm_probability,
+                mask_replace_prob=self.mask_replace_prob,
+                random_replace_prob=self.random_replace_prob, seed=self.seed
+            )
         )
 
 
@@ -76,9 +82,14 @@ def run(mask_tokens, case: MaskCase) -> tuple[Tensor, Tensor]:
     )
     if not isinstance(result, tuple | list) or len(result) != 2:
         kind = type(result).__name__
+        message = (
+            _("return a pair (inputs, labels), got {kind} of length {length}")
+            if isinstance(result, tuple | list)
+            else _("return a pair (inputs, labels), got {kind}")
+        )
+        length = len(result) if isinstance(result, tuple | list) else 0
         fail(
-            f"return a pair (inputs, labels), got {kind}"
-            + (f" of length {len(result)}" if isinstance(result, tuple | list) else ""),
+            message.format(kind=kind, length=length),
             inputs=case.describe(),
         )
     shape, dtype = tuple(case.input_ids.shape), case.input_ids.dtype
@@ -137,28 +148,29 @@ def check_structure(case: MaskCase, inputs: Tensor, labels: Tensor) -> None:
     if bad.any():
         where = tuple(int(i) for i in bad.nonzero()[0])
         copied = bool((labels[bad] == inputs[bad]).all())
+        message = (
+            _("labels must be -100 or the original id; at position {where} the label is "
+              "{label} but the original id is {original} (the labels copy the corrupted "
+              "inputs: take them from input_ids)") if copied
+            else _("labels must be -100 or the original id; at position {where} the label is "
+                   "{label} but the original id is {original}")
+        )  # fmt: skip
         fail(
-            f"labels must be -100 or the original id; at position {where} the label is "
-            f"{int(labels[where])} but the original id is {int(original[where])}"
-            + (
-                " (the labels copy the corrupted inputs: take them from input_ids)"
-                if copied
-                else ""
-            ),
+            message.format(where=where, label=int(labels[where]), original=int(original[where])),
             inputs=case.describe(),
         )
     if (labelled & protected).any():
         if bool(labelled.all()):
             fail(
-                "every position has a label, special tokens and padding included: positions "
-                "that were not selected must get -100",
+                _("every position has a label, special tokens and padding included: positions "
+                  "that were not selected must get -100"),
                 inputs=case.describe(),
                 diagnosis="mlm_labels_not_ignored",
             )
         n = int((labelled & protected).sum())
         fail(
-            f"{n} special or padding tokens were selected (they have a label): tokens where "
-            "special_tokens_mask is 1 must never be selected",
+            _("{n} special or padding tokens were selected (they have a label): tokens where "
+              "special_tokens_mask is 1 must never be selected").format(n=n),
             inputs=case.describe(),
             diagnosis="mlm_special_tokens_selected",
         )
@@ -166,10 +178,15 @@ def check_structure(case: MaskCase, inputs: Tensor, labels: Tensor) -> None:
     if (changed & ~labelled).any():
         n = int((changed & ~labelled).sum())
         on_special = bool((changed & protected).any())
+        message = (
+            _("{n} tokens that were not selected (label -100) were changed, special tokens "
+              "among them: the [MASK] / random / unchanged split applies to the selected tokens "
+              "only") if on_special
+            else _("{n} tokens that were not selected (label -100) were changed: the [MASK] / "
+                   "random / unchanged split applies to the selected tokens only")
+        )  # fmt: skip
         fail(
-            f"{n} tokens that were not selected (label -100) were changed"
-            + (", special tokens among them" if on_special else "")
-            + ": the [MASK] / random / unchanged split applies to the selected tokens only",
+            message.format(n=n),
             inputs=case.describe(),
             diagnosis="mlm_corrupts_unselected_tokens",
         )
@@ -177,8 +194,9 @@ def check_structure(case: MaskCase, inputs: Tensor, labels: Tensor) -> None:
     if out_of_range.any():
         where = tuple(int(i) for i in out_of_range.nonzero()[0])
         fail(
-            f"inputs{list(where)} = {int(inputs[where])} is not an id in [0, vocab_size="
-            f"{case.vocab_size})",
+            _("inputs{where} = {value} is not an id in [0, vocab_size={vocab_size})").format(
+                where=list(where), value=int(inputs[where]), vocab_size=case.vocab_size
+            ),
             inputs=case.describe(),
         )
 
@@ -199,12 +217,12 @@ def test_leaves_its_arguments_unchanged(mask_tokens):
     run(mask_tokens, case)
     if not torch.equal(case.input_ids, ids_before):
         fail(
-            "input_ids was modified in place: clone it and corrupt the copy (the caller still "
-            "needs the originals, e.g. for the labels)",
+            _("input_ids was modified in place: clone it and corrupt the copy (the caller still "
+              "needs the originals, e.g. for the labels)"),
             inputs=case.describe(),
         )
     if not torch.equal(case.special, special_before):
-        fail("special_tokens_mask was modified in place", inputs=case.describe())
+        fail(_("special_tokens_mask was modified in place"), inputs=case.describe())
 
 
 def test_special_tokens_and_padding_are_never_selected(mask_tokens):
@@ -236,7 +254,7 @@ def test_labels_and_unselected_tokens_on_drawn_batches(mask_tokens, case):
     check_structure(case, inputs, labels)
     if case.mask_replace_prob == 1.0 and ((labels != IGNORE_INDEX) & (inputs != MASK)).any():
         fail(
-            "with mask_replace_prob=1 every selected token must become [MASK]",
+            _("with mask_replace_prob=1 every selected token must become [MASK]"),
             inputs=case.describe(),
         )
 
@@ -250,17 +268,17 @@ def test_probabilities_zero_and_one(mask_tokens):
     if (changed & labelled).any():
         n = int((changed & labelled).sum())
         fail(
-            f"with mlm_probability=0 no token may be selected, but {n} were selected and "
-            "changed (is the comparison the right way round: rand < p selects with "
-            "probability p, rand > p with 1 - p?)",
+            _("with mlm_probability=0 no token may be selected, but {n} were selected and "
+              "changed (is the comparison the right way round: rand < p selects with "
+              "probability p, rand > p with 1 - p?)").format(n=n),
             inputs=case.describe(),
             diagnosis="mlm_wrong_selection_probability",
         )
     check_structure(case, inputs, labels)
     if labelled.any():
         fail(
-            f"with mlm_probability=0 no token is selected, so every label must be -100; "
-            f"{int(labelled.sum())} labels are set",
+            _("with mlm_probability=0 no token is selected, so every label must be -100; "
+              "{n} labels are set").format(n=int(labelled.sum())),
             inputs=case.describe(),
             diagnosis="mlm_labels_not_ignored",
         )
@@ -283,21 +301,21 @@ def test_probabilities_zero_and_one(mask_tokens):
             kept_unlabelled = bool((inputs[missing] == case.input_ids[missing]).all())
             if kept_unlabelled and mask_p < 1.0 and n < int(eligible.sum()):
                 fail(
-                    f"with mlm_probability=1 every ordinary token is selected and must keep "
-                    f"its label, but {n} tokens that were left unchanged got -100",
+                    _("with mlm_probability=1 every ordinary token is selected and must keep "
+                      "its label, but {n} tokens that were left unchanged got -100").format(n=n),
                     inputs=case.describe(),
                     diagnosis="mlm_unchanged_tokens_unlabelled",
                 )
             fail(
-                f"with mlm_probability=1 every ordinary token must be selected (labelled), "
-                f"but {n} of {int(eligible.sum())} were not",
+                _("with mlm_probability=1 every ordinary token must be selected (labelled), "
+                  "but {n} of {total} were not").format(n=n, total=int(eligible.sum())),
                 inputs=case.describe(),
                 diagnosis="mlm_wrong_selection_probability",
             )
         if mask_p == 1.0 and not bool((inputs[eligible] == MASK).all()):
             fail(
-                "with mlm_probability=1 and mask_replace_prob=1 every ordinary token must "
-                "become [MASK]",
+                _("with mlm_probability=1 and mask_replace_prob=1 every ordinary token must "
+                  "become [MASK]"),
                 inputs=case.describe(),
             )
 
@@ -314,9 +332,11 @@ def check_selection_rate(case: MaskCase, labels: Tensor) -> None:
     gap = binomial_gap(k, n, case.mlm_probability)
     if gap > Z:
         fail(
-            f"{k} of {n} ordinary tokens were selected ({k / n:.2%}); expected about "
-            f"{case.mlm_probability:.0%} (allowed: within {Z:g} standard deviations, here "
-            f"{gap:.1f})",
+            _("{k} of {n} ordinary tokens were selected ({share:.2%}); expected about "
+              "{mlm_probability:.0%} (allowed: within {z:g} standard deviations, here "
+              "{gap:.1f})").format(
+                k=k, n=n, share=k / n, mlm_probability=case.mlm_probability, z=Z, gap=gap
+            ),
             inputs=case.describe(),
             diagnosis="mlm_wrong_selection_probability",
         )
@@ -340,16 +360,19 @@ def check_split(case: MaskCase, inputs: Tensor, labels: Tensor) -> None:
         "unchanged": int(is_same.sum()),
     }
     expected = {"[MASK]": m + r / v, "random": r * (1 - 2 / v), "unchanged": keep + r / v}
-    shares = ", ".join(f"{name} {k / n:.2%}" for name, k in counts.items())
-    wanted = f"{m:.0%} [MASK], {r:.0%} random, {keep:.0%} unchanged"
+    shown = {"[MASK]": "[MASK]", "random": _("random"), "unchanged": _("unchanged")}
+    shares = ", ".join(f"{shown[name]} {k / n:.2%}" for name, k in counts.items())
+    wanted = _("{m:.0%} [MASK], {r:.0%} random, {keep:.0%} unchanged").format(
+        m=m, r=r, keep=keep)
     bad = {name: binomial_gap(counts[name], n, p) for name, p in expected.items()}
     bad = {name: gap for name, gap in bad.items() if gap > Z}
     if not bad:
         return
-    message = (
-        f"of the {n} selected tokens: {shares}; expected {wanted} (off by "
-        + ", ".join(f"{gap:.0f} standard deviations for {name}" for name, gap in bad.items())
-        + ")"
+    gaps = ", ".join(_("{gap:.0f} standard deviations for {name}").format(gap=gap,
+                                                                          name=shown[name])
+                     for name, gap in bad.items())  # fmt: skip
+    message = _("of the {n} selected tokens: {shares}; expected {wanted} (off by {gaps})").format(
+        n=n, shares=shares, wanted=wanted, gaps=gaps
     )
     diagnosis = None
     if keep > 0 and counts["unchanged"] < n * keep / 4:
@@ -411,17 +434,18 @@ def test_random_replacements_cover_the_vocabulary(mask_tokens):
     never = [i for i in range(vocab_size) if counts[i] == 0]
     if never:
         fail(
-            f"ids {never[:5]}{'...' if len(never) > 5 else ''} were never drawn in "
-            f"{inputs.numel()} random replacements: draw uniformly from [0, vocab_size) "
-            "(torch.randint's upper bound is exclusive; specials are allowed too)",
+            _("ids {never} were never drawn in {n} random replacements: draw uniformly from "
+              "[0, vocab_size) (torch.randint's upper bound is exclusive; specials are allowed "
+              "too)").format(never=str(never[:5]) + ("..." if len(never) > 5 else ""),
+                             n=inputs.numel()),
             inputs=case.describe(),
         )
     chi2 = float(((counts - expected) ** 2 / expected).sum())
     dof = vocab_size - 1
     if chi2 > dof + 6 * math.sqrt(2 * dof):
         fail(
-            f"the random ids are not uniform over [0, {vocab_size}) (chi-square {chi2:.0f} "
-            f"with {dof} degrees of freedom)",
+            _("the random ids are not uniform over [0, {vocab_size}) (chi-square {chi2:.0f} "
+              "with {dof} degrees of freedom)").format(vocab_size=vocab_size, chi2=chi2, dof=dof),
             inputs=case.describe(),
         )
 
@@ -432,14 +456,14 @@ def test_same_seed_same_batch(mask_tokens):
     first, second = run(mask_tokens, case), run(mask_tokens, case)
     if not (torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])):
         fail(
-            "two calls with generators seeded alike gave different batches: pass "
-            "generator=generator to every torch.rand / bernoulli / randint call",
+            _("two calls with generators seeded alike gave different batches: pass "
+              "generator=generator to every torch.rand / bernoulli / randint call"),
             inputs=case.describe(),
         )
     other = run(mask_tokens, dataclasses.replace(case, seed=11))
     if torch.equal(first[1], other[1]):
         fail(
-            "generators with different seeds gave the same selection: the randomness must "
-            "come from the generator",
+            _("generators with different seeds gave the same selection: the randomness must "
+              "come from the generator"),
             inputs=case.describe(),
         )

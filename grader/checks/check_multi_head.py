@@ -19,6 +19,7 @@ from grader.checks.strategies import (
     randomize_parameters_,
     seeds,
 )
+from grader.i18n import _
 from reference import BertConfig, additive_attention_mask
 from reference import modeling as ref
 
@@ -63,8 +64,8 @@ def describe_case(config: BertConfig, x: torch.Tensor, mask: torch.Tensor | None
         parts.append("no attention_mask")
     else:
         padded = (mask == 0).sum(-1).tolist()
-        rows = [f"{n} padded in row {i}" for i, n in enumerate(padded) if n]
-        parts.append(", ".join(rows) if rows else "attention_mask with no padding")
+        rows = [_("{n} padded in row {row}").format(n=n, row=i) for i, n in enumerate(padded) if n]
+        parts.append(", ".join(rows) if rows else _("attention_mask with no padding"))
     if not x.is_contiguous():
         parts.append("non-contiguous hidden_states")
     return "; ".join(parts)
@@ -203,8 +204,8 @@ def merge(module, x: torch.Tensor, inputs: str) -> torch.Tensor:
         if "view" not in str(err):
             raise
         fail(
-            "merge_heads raised RuntimeError from .view(): after transpose(1, 2) the tensor "
-            "is no longer contiguous in memory; use .reshape(...) or .contiguous().view(...)",
+            _("merge_heads raised RuntimeError from .view(): after transpose(1, 2) the tensor "
+              "is no longer contiguous in memory; use .reshape(...) or .contiguous().view(...)"),
             inputs=inputs,
         )
 
@@ -230,7 +231,7 @@ def test_merge_heads_is_the_inverse_of_split_heads(attention_cls):
             mistakes={"mha_merge_without_transpose": lambda x=x: merge_without_transpose(x)},
         )
     x = randn((2, 3, 8), 0)
-    inputs = "x of shape (batch=2, seq=3, hidden=8), heads=2"
+    inputs = _("x of shape (batch=2, seq=3, hidden=8), heads=2")
     expect_close(
         merge(module, module.split_heads(x), inputs),
         x,
@@ -269,7 +270,7 @@ def test_matches_the_reference_with_padding(attention_cls, case):
 def test_padding_does_not_change_real_tokens(attention_cls):
     """whatever sits at padded positions, the outputs at real positions do not change"""
     config = small_config(hidden=12, heads=3)
-    mine, _ = build(attention_cls, config, 3)
+    mine, _unused = build(attention_cls, config, 3)
     x = randn((2, 6, 12), 4)
     mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]])
     noisy = x.clone()
@@ -277,13 +278,16 @@ def test_padding_does_not_change_real_tokens(attention_cls):
     with torch.no_grad():
         clean_out, noisy_out = mine(x, mask), mine(noisy, mask)
     real = mask.bool()
-    inputs = describe_case(config, x, mask) + "; the padded positions' hidden_states changed"
+    changed = _("the padded positions' hidden_states changed")
+    inputs = f"{describe_case(config, x, mask)}; {changed}"
     expect_tensor(noisy_out, name="context", shape=(2, 6, 12), inputs=inputs)
     change = float((noisy_out - clean_out)[real].abs().max())
     if change > 1e-5:
         fail(
-            f"changing the hidden states at padded positions changed the output at real "
-            f"positions (by up to {change:.3g}): padded keys still get attention weight",
+            _("changing the hidden states at padded positions changed the output at real "
+              "positions (by up to {change:.3g}): padded keys still get attention weight").format(
+                change=change
+            ),
             inputs=inputs,
             diagnosis="mha_mask_not_passed",
         )
@@ -291,14 +295,14 @@ def test_padding_does_not_change_real_tokens(attention_cls):
 
 def test_fully_padded_row_stays_finite(attention_cls):
     """a batch row with no real token gives finite numbers (no NaN)"""
-    mine, _ = build(attention_cls, small_config(), 6)
+    mine, _unused = build(attention_cls, small_config(), 6)
     x, mask = randn((2, 4, 8), 7), torch.tensor([[1, 1, 0, 0], [0, 0, 0, 0]])
     with torch.no_grad():
         got = mine(x, mask)
-    got = expect_tensor(got, name="context", shape=(2, 4, 8), inputs="row 1 fully padded")
+    got = expect_tensor(got, name="context", shape=(2, 4, 8), inputs=_("row 1 fully padded"))
     if not torch.isfinite(got).all():
         fail(
-            "a fully padded row gives NaN or inf: the additive mask must be a large finite "
-            "negative number (check your e03/e04), never -inf",
-            inputs="batch=2, seq=4, hidden=8, heads=2; row 1 fully padded",
+            _("a fully padded row gives NaN or inf: the additive mask must be a large finite "
+              "negative number (check your e03/e04), never -inf"),
+            inputs=_("batch=2, seq=4, hidden=8, heads=2; row 1 fully padded"),
         )

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import Variants, expect_close, expect_tensor, fail, load_weights
 from grader.checks.strategies import make_generator, randn, randomize_parameters_, seeds
+from grader.i18n import _
 from reference import BertConfig
 from reference.modeling import BertOnlyNSPHead as ReferenceNSPHead
 from reference.modeling import masked_lm_loss, next_sentence_loss
@@ -61,8 +62,10 @@ def truncate(mine, tokens_a: list, tokens_b: list, max_num_tokens: int, seed: in
         mine.truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, random.Random(seed))
     except IndexError as error:
         fail(
-            f"truncate_seq_pair raised IndexError ({error}): it popped from an empty list, so "
-            "it kept trimming one list after the other had become the longer one",
+            _("truncate_seq_pair raised IndexError ({error}): it popped from an empty list, so "
+              "it kept trimming one list after the other had become the longer one").format(
+                error=error
+            ),
             inputs=inputs,
             diagnosis="nsp_truncate_wrong_side",
         )
@@ -70,8 +73,10 @@ def truncate(mine, tokens_a: list, tokens_b: list, max_num_tokens: int, seed: in
 
 def describe_truncation(len_a: int, len_b: int, max_num_tokens: int, seed: int) -> str:
     return (
-        f"tokens_a of length {len_a}, tokens_b of length {len_b}, max_num_tokens="
-        f"{max_num_tokens}, rng = random.Random({seed})"
+        _("tokens_a of length {len_a}, tokens_b of length {len_b}, max_num_tokens="
+          "{max_num_tokens}, rng = random.Random({seed})").format(
+            len_a=len_a, len_b=len_b, max_num_tokens=max_num_tokens, seed=seed
+        )
     )
 
 
@@ -81,23 +86,27 @@ def check_truncation(original_a, original_b, tokens_a, tokens_b, max_num_tokens,
     got = (len(tokens_a), len(tokens_b))
     if got == (len(original_a), len(original_b)) and want != got:
         fail(
-            "the lists were not shortened: truncate_seq_pair must change tokens_a and tokens_b "
-            "in place (del / pop on the lists you are given); its return value is ignored",
+            _("the lists were not shortened: truncate_seq_pair must change tokens_a and tokens_b "
+              "in place (del / pop on the lists you are given); its return value is ignored"),
             inputs=inputs,
         )
     if got != want:
         if sum(got) == sum(want):
             fail(
-                f"the pair was trimmed to the right total but the wrong lengths: A={got[0]}, "
-                f"B={got[1]}; expected A={want[0]}, B={want[1]} (each step trims the longer "
-                "list, tokens_b when both are equally long)",
+                _("the pair was trimmed to the right total but the wrong lengths: A={got_0}, "
+                  "B={got_1}; expected A={want_0}, B={want_1} (each step trims the longer "
+                  "list, tokens_b when both are equally long)").format(
+                    got_0=got[0], got_1=got[1], want_0=want[0], want_1=want[1]
+                ),
                 inputs=inputs,
                 diagnosis="nsp_truncate_wrong_side",
             )
         fail(
-            f"after truncation len(A) + len(B) = {sum(got)}; expected {sum(want)} "
-            f"(A={want[0]}, B={want[1]}): trim one token at a time while the total exceeds "
-            "max_num_tokens, and not further",
+            _("after truncation len(A) + len(B) = {sum_got}; expected {sum_want} "
+              "(A={want_0}, B={want_1}): trim one token at a time while the total exceeds "
+              "max_num_tokens, and not further").format(
+                sum_got=sum(got), sum_want=sum(want), want_0=want[0], want_1=want[1]
+            ),
             inputs=inputs,
         )
     for name, kept, original in (("A", tokens_a, original_a), ("B", tokens_b, original_b)):
@@ -105,8 +114,8 @@ def check_truncation(original_a, original_b, tokens_a, tokens_b, max_num_tokens,
             start = original.index(kept[0]) if kept[0] in original else -1
             if start < 0 or list(kept) != original[start : start + len(kept)]:
                 fail(
-                    f"what is left of {name} is not a contiguous piece of the original: "
-                    "remove tokens from the front or the back only",
+                    _("what is left of {name} is not a contiguous piece of the original: "
+                      "remove tokens from the front or the back only").format(name=name),
                     inputs=inputs,
                 )
 
@@ -147,22 +156,33 @@ def test_truncation_trims_front_and_back_alike(mine):
         fronts += tokens_a[0]  # the number of tokens removed from the front
     removed = seeds_used * (length - keep)
     inputs = (
-        f"{seeds_used} lists of {length} tokens, each trimmed to {keep} with random.Random(seed) "
-        f"for seed 0..{seeds_used - 1}: {removed} removals"
+        _("{seeds_used} lists of {length} tokens, each trimmed to {keep} with random.Random(seed) "
+          "for seed 0..{last_seed}: {removed} removals").format(
+            seeds_used=seeds_used, length=length, keep=keep, last_seed=seeds_used - 1,
+            removed=removed
+        )
     )
     if fronts in (0, removed):
-        end = "back" if fronts == 0 else "front"
+        message = (
+            _("all {removed} tokens were removed from the back: Google trims the front or the "
+              "back at random (rng.random() < 0.5), so segments are seen cut at either end")
+            if fronts == 0
+            else _("all {removed} tokens were removed from the front: Google trims the front or "
+                   "the back at random (rng.random() < 0.5), so segments are seen cut at either "
+                   "end")
+        )  # fmt: skip
         fail(
-            f"all {removed} tokens were removed from the {end}: Google trims the front or the "
-            "back at random (rng.random() < 0.5), so segments are seen cut at either end",
+            message.format(removed=removed),
             inputs=inputs,
             diagnosis="nsp_truncate_one_end",
         )
     gap = binomial_gap(fronts, removed, 0.5)
     if gap > Z:
         fail(
-            f"{fronts} of {removed} removals were from the front ({fronts / removed:.1%}); "
-            f"expected about half (off by {gap:.1f} standard deviations)",
+            _("{fronts} of {removed} removals were from the front ({share:.1%}); "
+              "expected about half (off by {gap:.1f} standard deviations)").format(
+                fronts=fronts, removed=removed, share=fronts / removed, gap=gap
+            ),
             inputs=inputs,
         )
     # Reproducible from the rng alone, whatever the state of the `random` module.
@@ -174,9 +194,9 @@ def test_truncation_trims_front_and_back_alike(mine):
         runs.append(tokens_a)
     if runs[0] != runs[1]:
         fail(
-            "the same rng seed trimmed differently: draw with the rng you are given "
-            "(rng.random()), not with the random module's functions",
-            inputs="a list of 30 tokens trimmed to 10 twice with random.Random(7)",
+            _("the same rng seed trimmed differently: draw with the rng you are given "
+              "(rng.random()), not with the random module's functions"),
+            inputs=_("a list of 30 tokens trimmed to 10 twice with random.Random(7)"),
         )
 
 
@@ -208,9 +228,13 @@ def random_corpus(seed: int, docs: int, sentences: tuple[int, int], tokens: tupl
 def describe_call(documents, doc_index, sentence_index, max_tokens, rng_text) -> str:
     sizes = [len(d) for d in documents]
     return (
-        f"a corpus of {len(documents)} documents with {min(sizes)}..{max(sizes)} sentences "
-        f"each; doc_index={doc_index}, sentence_index={sentence_index}, max_tokens={max_tokens}, "
-        f"rng {rng_text}"
+        _("a corpus of {n_documents} documents with {min_sizes}..{max_sizes} sentences "
+          "each; doc_index={doc_index}, sentence_index={sentence_index}, max_tokens={max_tokens}, "
+          "rng {rng_text}").format(
+            n_documents=len(documents), min_sizes=min(sizes), max_sizes=max(sizes),
+            doc_index=doc_index, sentence_index=sentence_index, max_tokens=max_tokens,
+            rng_text=rng_text
+        )
     )
 
 
@@ -223,48 +247,56 @@ def call_pair(mine, documents, doc_index, sentence_index, max_tokens, rng, rng_t
     except IndexError as error:
         if sentence_index == len(documents[doc_index]) - 1:
             fail(
-                f"make_nsp_pair raised IndexError ({error}) for the last sentence of a "
-                "document: it has no next sentence, so B must be a random one (label 1)",
+                _("make_nsp_pair raised IndexError ({error}) for the last sentence of a "
+                  "document: it has no next sentence, so B must be a random one (label 1)").format(
+                    error=error
+                ),
                 inputs=inputs,
             )
         raise
     if not isinstance(result, tuple | list) or len(result) != 3:
         fail(
-            f"return a triple (tokens, token_type_ids, next_sentence_label), got "
-            f"{type(result).__name__}",
+            _("return a triple (tokens, token_type_ids, next_sentence_label), got "
+              "{kind}").format(kind=type(result).__name__),
             inputs=inputs,
         )
     tokens, token_type_ids, label = result
     tokens, token_type_ids = list(tokens), list(token_type_ids)
     if not all(isinstance(t, str) for t in tokens):
         fail(
-            "tokens must be a list of strings (the corpus's tokens and [CLS]/[SEP])", inputs=inputs
+            _("tokens must be a list of strings (the corpus's tokens and [CLS]/[SEP])"),
+            inputs=inputs,
         )
     seps = [i for i, t in enumerate(tokens) if t == "[SEP]"]
     if not tokens or tokens[0] != "[CLS]" or len(seps) != 2 or seps[1] != len(tokens) - 1:
         fail(
-            f"tokens must be [CLS] A [SEP] B [SEP]; got {tokens[:12]}"
-            + (" ..." if len(tokens) > 12 else ""),
+            _("tokens must be [CLS] A [SEP] B [SEP]; got {tokens}").format(
+                tokens=str(tokens[:12]) + (" ..." if len(tokens) > 12 else "")),
             inputs=inputs,
         )
     tokens_a, tokens_b = tokens[1 : seps[0]], tokens[seps[0] + 1 : seps[1]]
     if not tokens_a or not tokens_b:
-        fail("segments A and B must both keep at least one token", inputs=inputs)
+        fail(_("segments A and B must both keep at least one token"), inputs=inputs)
     want_types = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
     if [int(t) for t in token_type_ids] != want_types:
         fail(
-            f"token_type_ids must be 0 for [CLS] A [SEP] and 1 for B [SEP]: expected "
-            f"{want_types}, got {token_type_ids}",
+            _("token_type_ids must be 0 for [CLS] A [SEP] and 1 for B [SEP]: expected "
+              "{want_types}, got {token_type_ids}").format(
+                want_types=want_types, token_type_ids=token_type_ids
+            ),
             inputs=inputs,
         )
     if isinstance(label, torch.Tensor):
         label = label.item()
     if label not in (0, 1):
-        fail(f"next_sentence_label must be 0 or 1, got {label!r}", inputs=inputs)
+        fail(_("next_sentence_label must be 0 or 1, got {label!r}").format(label=label),
+             inputs=inputs)  # fmt: skip
     if len(tokens) > max_tokens:
         fail(
-            f"the packed pair has {len(tokens)} tokens, more than max_tokens={max_tokens}: "
-            "truncate A and B to max_tokens - 3 together (room for [CLS] and two [SEP])",
+            _("the packed pair has {n_tokens} tokens, more than max_tokens={max_tokens}: "
+              "truncate A and B to max_tokens - 3 together (room for [CLS] and two [SEP])").format(
+                n_tokens=len(tokens), max_tokens=max_tokens
+            ),
             inputs=inputs,
         )
     return tokens_a, tokens_b, int(label), inputs
@@ -273,12 +305,14 @@ def call_pair(mine, documents, doc_index, sentence_index, max_tokens, rng, rng_t
 def test_pair_is_packed_as_cls_a_sep_b_sep(mine):
     """make_nsp_pair returns ([CLS] A [SEP] B [SEP], segment ids, label), A the asked sentence"""
     documents = make_corpus([[3, 2, 4], [2, 5], [1, 3, 2]])
-    tokens_a, _, _, inputs = call_pair(
+    tokens_a, _unused, _unused, inputs = call_pair(
         mine, documents, 0, 1, 64, random.Random(0), "random.Random(0)"
     )
     if tokens_a != documents[0][1]:
         fail(
-            f"segment A must be sentence 1 of document 0 ({documents[0][1]}), got {tokens_a}",
+            _("segment A must be sentence 1 of document 0 ({sentence}), got {tokens_a}").format(
+                sentence=documents[0][1], tokens_a=tokens_a
+            ),
             inputs=inputs,
         )
 
@@ -296,18 +330,19 @@ def test_half_the_pairs_are_random_and_from_other_documents(mine):
     """B is the next sentence with label 0 or, half the time, another document's with label 1"""
     documents = random_corpus(1, docs=30, sentences=(4, 8), tokens=(1, 5))
     rng = random.Random(2)
-    rng_text = "random.Random(2), shared by all calls"
+    rng_text = _("random.Random(2), shared by all calls")
     counts = {(label, kind): 0 for label in (0, 1) for kind in ("next", "other", "same")}
     random_docs, random_sentences = set(), set()
     example = {}
-    for _ in range(12):
+    for _unused in range(12):
         for d, document in enumerate(documents):
             for s in range(len(document) - 1):
                 tokens_a, tokens_b, label, inputs = call_pair(
                     mine, documents, d, s, 64, rng, rng_text
                 )
                 if tokens_a != list(document[s]):
-                    fail(f"segment A must be sentence {s} of document {d}", inputs=inputs)
+                    fail(_("segment A must be sentence {s} of document {d}").format(s=s, d=d),
+                         inputs=inputs)  # fmt: skip
                 kind = classify(documents, d, s, tokens_b)
                 counts[label, kind] += 1
                 example.setdefault((label, kind), inputs)
@@ -316,52 +351,57 @@ def test_half_the_pairs_are_random_and_from_other_documents(mine):
                     random_sentences.add(origin(tokens_b[0])[1])
     n = sum(counts.values())
     summary = (
-        f"{n} pairs: label 0 with the next sentence {counts[0, 'next']}, label 1 with another "
-        f"document's {counts[1, 'other']}, label 1 with the next sentence {counts[1, 'next']}, "
-        f"label 0 from another document {counts[0, 'other']}, B from A's own document but not "
-        f"next: {counts[0, 'same'] + counts[1, 'same']}"
+        _("{n} pairs: label 0 with the next sentence {next_0}, label 1 with another "
+          "document's {other_1}, label 1 with the next sentence {next_1}, "
+          "label 0 from another document {other_0}, B from A's own document but not "
+          "next: {same}").format(
+            n=n, next_0=counts[0, "next"], other_1=counts[1, "other"], next_1=counts[1, "next"],
+            other_0=counts[0, "other"], same=counts[0, "same"] + counts[1, "same"]
+        )
     )
     inputs = f"{describe_call(documents, 'each', 'each but the last', 64, rng_text)}; {summary}"
     right = counts[0, "next"] + counts[1, "other"]
     flipped = counts[1, "next"] + counts[0, "other"]
     if flipped and not right:
         fail(
-            "every pair has the opposite label: 0 must mean IsNext (B follows A) and 1 NotNext "
-            "(B is random)",
+            _("every pair has the opposite label: 0 must mean IsNext (B follows A) and 1 NotNext "
+              "(B is random)"),
             inputs=inputs,
             diagnosis="nsp_label_flipped",
         )
     if counts[1, "same"] or counts[1, "next"]:
         fail(
-            "some random (label 1) B's come from A's own document: the random sentence must "
-            "be drawn from the other documents only, or a 'NotNext' pair can really be next "
-            "or share A's topic",
+            _("some random (label 1) B's come from A's own document: the random sentence must "
+              "be drawn from the other documents only, or a 'NotNext' pair can really be next "
+              "or share A's topic"),
             inputs=inputs,
             diagnosis="nsp_random_from_same_document",
         )
     if counts[0, "other"] or counts[0, "same"]:
         fail(
-            "some pairs labelled 0 (IsNext) have a B that is not the sentence right after A",
+            _("some pairs labelled 0 (IsNext) have a B that is not the sentence right after A"),
             inputs=inputs,
         )
     gap = binomial_gap(counts[1, "other"], n, 0.5)
     if gap > Z:
         fail(
-            f"{counts[1, 'other'] / n:.1%} of the pairs are random; expected half (off by "
-            f"{gap:.1f} standard deviations)",
+            _("{share:.1%} of the pairs are random; expected half (off by "
+              "{gap:.1f} standard deviations)").format(share=counts[1, "other"] / n, gap=gap),
             inputs=inputs,
         )
     missing = sorted(set(range(len(documents))) - random_docs)
     if missing:
         fail(
-            f"no random B was ever taken from documents {missing[:5]}: draw the document "
-            "uniformly among all the others",
+            _("no random B was ever taken from documents {missing}: draw the document "
+              "uniformly among all the others").format(missing=missing[:5]),
             inputs=inputs,
         )
     if len(random_sentences) < 4:
         fail(
-            f"random B's only ever came from sentence positions {sorted(random_sentences)}: draw "
-            "the sentence uniformly within the random document",
+            _("random B's only ever came from sentence positions {random_sentences}: draw "
+              "the sentence uniformly within the random document").format(
+                random_sentences=sorted(random_sentences)
+            ),
             inputs=inputs,
         )
 
@@ -370,17 +410,18 @@ def test_last_sentence_gets_a_random_next(mine):
     """when A is the last sentence of its document, B is random (label 1)"""
     documents = random_corpus(3, docs=5, sentences=(1, 4), tokens=(1, 4))
     rng = random.Random(4)
-    for _ in range(20):
+    for _unused in range(20):
         for d, document in enumerate(documents):
             s = len(document) - 1
-            _, tokens_b, label, inputs = call_pair(
-                mine, documents, d, s, 64, rng, "random.Random(4), shared by all calls"
+            _unused, tokens_b, label, inputs = call_pair(
+                mine, documents, d, s, 64, rng, _("random.Random(4), shared by all calls")
             )
             if label != 1 or origin(tokens_b[0])[0] == d:
                 fail(
-                    "A is the last sentence of its document, so there is no next sentence: B "
-                    f"must come from another document with label 1 (got label {label}, B from "
-                    f"document {origin(tokens_b[0])[0]})",
+                    _("A is the last sentence of its document, so there is no next sentence: B "
+                      "must come from another document with label 1 (got label {label}, B from "
+                      "document {document})").format(label=label,
+                                                     document=origin(tokens_b[0])[0]),
                     inputs=inputs,
                 )
 
@@ -393,22 +434,26 @@ def test_long_pairs_are_truncated_and_the_corpus_untouched(mine):
     for max_tokens in (5, 8, 16, 40):
         for d, document in enumerate(documents):
             for s in range(len(document)):
-                tokens_a, tokens_b, _, inputs = call_pair(
-                    mine, documents, d, s, max_tokens, rng, "random.Random(6), shared by all calls"
+                tokens_a, tokens_b, _unused, inputs = call_pair(
+                    mine, documents, d, s, max_tokens, rng,
+                    _("random.Random(6), shared by all calls"),
                 )
                 if documents != pristine:
                     fail(
-                        "the corpus was modified: truncate copies of the sentences "
-                        "(list(sentence)), never the corpus's own lists",
+                        _("the corpus was modified: truncate copies of the sentences "
+                          "(list(sentence)), never the corpus's own lists"),
                         inputs=inputs,
                     )
-                bd, bs, _ = origin(tokens_b[0])
+                bd, bs, _unused = origin(tokens_b[0])
                 want = expected_lengths(len(document[s]), len(documents[bd][bs]), max_tokens - 3)
                 if (len(tokens_a), len(tokens_b)) != want:
                     fail(
-                        f"A and B were cut to {len(tokens_a)} and {len(tokens_b)} tokens; "
-                        f"expected {want[0]} and {want[1]} (truncate_seq_pair with "
-                        "max_tokens - 3)",
+                        _("A and B were cut to {n_tokens_a} and {n_tokens_b} tokens; "
+                          "expected {want_0} and {want_1} (truncate_seq_pair with "
+                          "max_tokens - 3)").format(
+                            n_tokens_a=len(tokens_a), n_tokens_b=len(tokens_b), want_0=want[0],
+                            want_1=want[1]
+                        ),
                         inputs=inputs,
                     )
                 for name, kept, sentence in (
@@ -417,7 +462,9 @@ def test_long_pairs_are_truncated_and_the_corpus_untouched(mine):
                 ):
                     start = list(sentence).index(kept[0])
                     if kept != list(sentence[start : start + len(kept)]):
-                        fail(f"{name} is not a contiguous piece of its sentence", inputs=inputs)
+                        fail(_("{name} is not a contiguous piece of its sentence").format(
+                            name=name
+                        ), inputs=inputs)
 
 
 def test_same_rng_seed_same_pair(mine):
@@ -436,8 +483,8 @@ def test_same_rng_seed_same_pair(mine):
         )
     if runs[0] != runs[1]:
         fail(
-            "the same rng seed gave different pairs: make every random choice with the rng "
-            "you are given (rng.random(), rng.randrange(...)), not the random module",
+            _("the same rng seed gave different pairs: make every random choice with the rng "
+              "you are given (rng.random(), rng.randrange(...)), not the random module"),
             inputs=describe_call(documents, "each", 0, 12, "random.Random(8), twice"),
         )
 
@@ -483,8 +530,10 @@ def test_nsp_head_reads_the_pooled_output(mine, batch, seq, hidden, seed):
     sequence_output = randn((batch, seq, hidden), seed + 1)
     pooled_output = torch.tanh(randn((batch, hidden), seed + 2))
     inputs = (
-        f"sequence_output ({batch}, {seq}, {hidden}), pooled_output ({batch}, {hidden}), "
-        "seq_relationship weights from the reference"
+        _("sequence_output ({batch}, {seq}, {hidden}), pooled_output ({batch}, {hidden}), "
+          "seq_relationship weights from the reference").format(
+            batch=batch, seq=seq, hidden=hidden
+        )
     )
     linear = reference.seq_relationship
     with torch.no_grad():
@@ -532,10 +581,13 @@ def test_pretraining_loss_matches_the_reference(mine, case):
     prediction_logits, seq_relationship_logits, labels, next_sentence_label = case
     batch, seq, vocab = prediction_logits.shape
     inputs = (
-        f"prediction_logits ({batch}, {seq}, {vocab}), labels with "
-        f"{int((labels != IGNORE_INDEX).sum())} of {batch * seq} positions labelled; "
-        f"seq_relationship_logits ({batch}, 2), next_sentence_label "
-        f"{next_sentence_label.tolist()}"
+        _("prediction_logits ({batch}, {seq}, {vocab}), labels with "
+          "{n} of {total} positions labelled; "
+          "seq_relationship_logits ({batch}, 2), next_sentence_label "
+          "{next_sentence_label}").format(
+            batch=batch, seq=seq, vocab=vocab, n=int((labels != IGNORE_INDEX).sum()),
+            total=batch * seq, next_sentence_label=next_sentence_label.tolist()
+        )
     )
     got = mine.pretraining_loss(
         prediction_logits, seq_relationship_logits, labels, next_sentence_label

@@ -22,6 +22,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from grader.checks.head_checks import closest
 from grader.checks.kit import CheckFailure, expect_close, fail
+from grader.i18n import _
 from reference import BertConfig, BertForPreTraining, BertForSequenceClassification
 from reference.optim import linear_schedule_with_warmup, linear_warmup_decay_factor
 from reference.optim import param_groups as reference_param_groups
@@ -83,14 +84,15 @@ def listed(names) -> str:
 def read_groups(groups, model: nn.Module, weight_decay: float, inputs: str):
     """Validate the structure; return (decayed names, not-decayed names) as lists."""
     if not isinstance(groups, list | tuple):
-        fail(f"return a list of two dicts, got {type(groups).__name__}", inputs=inputs)
+        fail(_("return a list of two dicts, got {kind}").format(kind=type(groups).__name__),
+             inputs=inputs)  # fmt: skip
     first_name = names_by_id(model)
     groups = list(groups)
     for i, group in enumerate(groups):
         if not isinstance(group, dict) or "params" not in group:
             fail(
-                f"group {i} should be a dict with a 'params' list and a 'weight_decay', got "
-                f"{type(group).__name__}",
+                _("group {i} should be a dict with a 'params' list and a 'weight_decay', got "
+                  "{kind}").format(i=i, kind=type(group).__name__),
                 inputs=inputs,
             )
     contents = []
@@ -100,14 +102,16 @@ def read_groups(groups, model: nn.Module, weight_decay: float, inputs: str):
             if not isinstance(p, Tensor):
                 what = f"{type(p).__name__} {p!r}" if isinstance(p, str) else type(p).__name__
                 fail(
-                    f"group {i} holds a {what}: 'params' takes the nn.Parameter objects "
-                    "(model.named_parameters() gives (name, parameter) pairs)",
+                    _("group {i} holds a {what}: 'params' takes the nn.Parameter objects "
+                      "(model.named_parameters() gives (name, parameter) pairs)").format(
+                        i=i, what=what
+                    ),
                     inputs=inputs,
                 )
             if id(p) not in first_name:
                 fail(
-                    f"group {i} holds a tensor of shape {tuple(p.shape)} that is not a "
-                    "parameter of the model",
+                    _("group {i} holds a tensor of shape {shape} that is not a "
+                      "parameter of the model").format(i=i, shape=tuple(p.shape)),
                     inputs=inputs,
                 )
         contents.append([first_name[id(p)] for p in params])
@@ -117,15 +121,17 @@ def read_groups(groups, model: nn.Module, weight_decay: float, inputs: str):
         if len(groups) == 1 and set(contents[0]) >= trainable:
             diagnosis = "opt_decay_everything"
         fail(
-            f"return exactly two groups (decayed, not decayed), got {len(groups)}",
+            _("return exactly two groups (decayed, not decayed), got {n_groups}").format(
+                n_groups=len(groups)
+            ),
             inputs=inputs,
             diagnosis=diagnosis,
         )
     for i, group in enumerate(groups):
         if "weight_decay" not in group:
             fail(
-                f"group {i} has no 'weight_decay' key (torch.optim.AdamW would silently use "
-                "its default, 0.01, for it)",
+                _("group {i} has no 'weight_decay' key (torch.optim.AdamW would silently use "
+                  "its default, 0.01, for it)").format(i=i),
                 inputs=inputs,
             )
     seen: dict[str, int] = {}
@@ -138,9 +144,9 @@ def read_groups(groups, model: nn.Module, weight_decay: float, inputs: str):
         by_name = {names[0]: names for names in aliases.values()}
         shown = [" = ".join(by_name.get(n, [n])) for n in twice]
         fail(
-            f"these parameters are listed more than once: {listed(shown)}. A tensor shared "
-            "by two modules is one parameter: it must appear once, or the optimizer steps it "
-            "twice (torch rejects a parameter in two groups)",
+            _("these parameters are listed more than once: {names}. A tensor shared "
+              "by two modules is one parameter: it must appear once, or the optimizer steps it "
+              "twice (torch rejects a parameter in two groups)").format(names=listed(shown)),
             inputs=inputs,
             diagnosis="opt_param_listed_twice",
         )
@@ -148,26 +154,31 @@ def read_groups(groups, model: nn.Module, weight_decay: float, inputs: str):
     wd0, wd1 = groups[0]["weight_decay"], groups[1]["weight_decay"]
     if weight_decay > 0 and wd0 == 0 and wd1 == weight_decay:
         fail(
-            f"the groups are in the wrong order: the first should be the decayed one "
-            f"(weight_decay={weight_decay}), the second the rest (0.0)",
+            _("the groups are in the wrong order: the first should be the decayed one "
+              "(weight_decay={weight_decay}), the second the rest (0.0)").format(
+                weight_decay=weight_decay
+            ),
             inputs=inputs,
         )
     if wd0 != weight_decay or wd1 != 0.0:
         fail(
-            f"the groups' weight_decay should be {weight_decay} (first) and 0.0 (second), got "
-            f"{wd0} and {wd1}",
+            _("the groups' weight_decay should be {weight_decay} (first) and 0.0 (second), got "
+              "{wd0} and {wd1}").format(weight_decay=weight_decay, wd0=wd0, wd1=wd1),
             inputs=inputs,
         )
     frozen = {first_name[id(p)] for p in model.parameters() if not p.requires_grad}
     if frozen & set(decayed + not_decayed):
         fail(
-            f"frozen parameters (requires_grad=False) are in the groups: "
-            f"{listed(sorted(frozen & set(decayed + not_decayed)))}; leave them out",
+            _("frozen parameters (requires_grad=False) are in the groups: "
+              "{names}; leave them out").format(
+                names=listed(sorted(frozen & set(decayed + not_decayed)))
+            ),
             inputs=inputs,
         )
     missing = [n for n in first_name.values() if n in trainable and n not in seen]
     if missing:
-        fail(f"these trainable parameters are in neither group: {listed(missing)}", inputs=inputs)
+        fail(_("these trainable parameters are in neither group: {names}").format(
+            names=listed(missing)), inputs=inputs)  # fmt: skip
     return decayed, not_decayed
 
 
@@ -200,20 +211,24 @@ def compare_groups(groups_fn, model: nn.Module, weight_decay: float, what: str) 
         order = [n for n in first_name.values() if n in want_decayed]
         if decayed != order:
             fail(
-                "the decayed group has the right parameters in another order: keep "
-                "model.named_parameters() order",
+                _("the decayed group has the right parameters in another order: keep "
+                  "model.named_parameters() order"),
                 inputs=inputs,
             )
         return
     parts = []
     if wrongly_decayed:
-        parts.append(f"decayed but should not be: {listed(sorted(wrongly_decayed))}")
+        parts.append(_("decayed but should not be: {names}").format(
+            names=listed(sorted(wrongly_decayed))))  # fmt: skip
     if wrongly_spared:
-        parts.append(f"not decayed but should be: {listed(sorted(wrongly_spared))}")
+        parts.append(_("not decayed but should be: {names}").format(
+            names=listed(sorted(wrongly_spared))))  # fmt: skip
     raise CheckFailure(
-        "the parameters are split differently from transformers' Trainer",
+        _("the parameters are split differently from transformers' Trainer"),
         inputs=inputs,
-        expected=f"{len(want_decayed)} decayed, {len(want_spared)} not (biases, norm layers)",
+        expected=_("{decayed} decayed, {spared} not (biases, norm layers)").format(
+            decayed=len(want_decayed), spared=len(want_spared)
+        ),
         got="; ".join(parts),
         diagnosis=group_diagnosis(wrongly_decayed, wrongly_spared, want_spared),
     )
@@ -222,7 +237,7 @@ def compare_groups(groups_fn, model: nn.Module, weight_decay: float, what: str) 
 def test_returns_two_groups_of_parameters(groups_fn):
     """returns [decayed group, not-decayed group]: dicts of 'params' and 'weight_decay'"""
     model = classifier_model()
-    inputs = "reference BertForSequenceClassification (2 layers), weight_decay=0.01"
+    inputs = _("reference BertForSequenceClassification (2 layers), weight_decay=0.01")
     read_groups(groups_fn(model, 0.01), model, 0.01, inputs)
 
 
@@ -237,7 +252,7 @@ def test_groups_of_a_pretraining_model_with_tied_weights(groups_fn):
         groups_fn,
         pretraining_model(),
         0.01,
-        "reference BertForPreTraining (decoder weight tied to word embeddings)",
+        _("reference BertForPreTraining (decoder weight tied to word embeddings)"),
     )
 
 
@@ -258,7 +273,7 @@ def test_frozen_parameters_are_left_out(groups_fn):
         groups_fn,
         model,
         0.01,
-        "reference BertForSequenceClassification with bert.embeddings frozen",
+        _("reference BertForSequenceClassification with bert.embeddings frozen"),
     )
 
 
@@ -289,8 +304,8 @@ def test_transformers_rule_on_other_module_names(groups_fn):
         groups_fn,
         _OtherModel(),
         0.01,
-        "a model with blocks.{0,1}.attn (Linear), blocks.{0,1}.q_norm (RMSNorm), ln_f "
-        "(LayerNorm), final_norm and norm (RMSNorm), scale, head (Linear, no bias)",
+        _("a model with blocks.0/1.attn (Linear), blocks.0/1.q_norm (RMSNorm), ln_f "
+          "(LayerNorm), final_norm and norm (RMSNorm), scale, head (Linear, no bias)"),
     )
 
 
@@ -307,11 +322,12 @@ def as_number(value, step: int, warmup: int, total: int) -> float:
     inputs = f"step={step}, num_warmup_steps={warmup}, num_training_steps={total}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         kind = type(value).__name__
-        fail(
-            f"return a Python float, got {kind}"
-            + (" (use float(...) or plain arithmetic)" if isinstance(value, Tensor) else ""),
-            inputs=inputs,
+        message = (
+            _("return a Python float, got {kind} (use float(...) or plain arithmetic)")
+            if isinstance(value, Tensor)
+            else _("return a Python float, got {kind}")
         )
+        fail(message.format(kind=kind), inputs=inputs)
     return float(value)
 
 
@@ -320,10 +336,10 @@ def call_schedule(schedule_fn, step: int, warmup: int, total: int) -> float:
         value = schedule_fn(step, warmup, total)
     except ZeroDivisionError:
         why = (
-            "num_warmup_steps is 0: test `step < num_warmup_steps` before dividing by it"
+            _("num_warmup_steps is 0: test `step < num_warmup_steps` before dividing by it")
             if warmup == 0
-            else "num_training_steps - num_warmup_steps is 0: return 0.0 once step >= "
-            "num_training_steps, before dividing"
+            else _("num_training_steps - num_warmup_steps is 0: return 0.0 once step >= "
+                   "num_training_steps, before dividing")
         )
         fail(
             f"ZeroDivisionError: {why}",
@@ -369,14 +385,14 @@ def compare_schedule(schedule_fn, warmup: int, total: int, extra: int = 3) -> No
     )
     want = torch.tensor([reference_factor(s, warmup, total) for s in steps], dtype=torch.float64)
     inputs = (
-        f"num_warmup_steps={warmup}, num_training_steps={total}; the multiplier at steps 0 to "
-        f"{steps[-1]} (the index is the step)"
+        _("num_warmup_steps={warmup}, num_training_steps={total}; the multiplier at steps 0 to "
+          "{last} (the index is the step)").format(warmup=warmup, total=total, last=steps[-1])
     )
     if bool((got < 0).any()):
         step = int((got < 0).nonzero()[0])
         fail(
-            f"the multiplier is negative ({float(got[step]):.4g}) at step {step}: floor it at "
-            "0 after num_training_steps",
+            _("the multiplier is negative ({got:.4g}) at step {step}: floor it at "
+              "0 after num_training_steps").format(got=float(got[step]), step=step),
             inputs=inputs,
         )
     expect_close(
@@ -437,8 +453,9 @@ def test_lambda_lr_drives_adamw_like_the_reference(schedule_fn, warmup, total):
     """LambdaLR(AdamW, your multiplier): the same lr as the reference scheduler at every step"""
     mine, theirs = two_group_adamw(), two_group_adamw()
     inputs = (
-        f"AdamW with two groups (lr 1e-3 and 5e-4), num_warmup_steps={warmup}, "
-        f"num_training_steps={total}; lr of group 0 after each scheduler.step() (index = step)"
+        _("AdamW with two groups (lr 1e-3 and 5e-4), num_warmup_steps={warmup}, "
+          "num_training_steps={total}; lr of group 0 after each scheduler.step() (index = "
+          "step)").format(warmup=warmup, total=total)
     )
 
     def factor(step: int) -> float:
@@ -447,7 +464,7 @@ def test_lambda_lr_drives_adamw_like_the_reference(schedule_fn, warmup, total):
     scheduler = LambdaLR(mine, factor)
     reference = linear_schedule_with_warmup(theirs, warmup, total)
     got, want = [], []
-    for _ in range(total + 4):
+    for _unused in range(total + 4):
         got.append([g["lr"] for g in mine.param_groups])
         want.append([g["lr"] for g in theirs.param_groups])
         for optimizer in (mine, theirs):
@@ -481,8 +498,10 @@ def test_a_few_training_steps_equal_the_reference_setup(groups_fn, schedule_fn):
     theirs = torch.optim.AdamW(reference_param_groups(twin, 0.01), lr=1e-2)
     reference = linear_schedule_with_warmup(theirs, warmup, total)
     inputs = (
-        "reference BertForSequenceClassification, AdamW lr=1e-2, weight_decay=0.01, "
-        f"num_warmup_steps={warmup}, num_training_steps={total}, one fixed batch"
+        _("reference BertForSequenceClassification, AdamW lr=1e-2, weight_decay=0.01, "
+          "num_warmup_steps={warmup}, num_training_steps={total}, one fixed batch").format(
+            warmup=warmup, total=total
+        )
     )
     for step in range(total + 2):
         for net, optimizer, sched in ((model, mine, scheduler), (twin, theirs, reference)):
@@ -493,7 +512,9 @@ def test_a_few_training_steps_equal_the_reference_setup(groups_fn, schedule_fn):
         for (name, a), b in zip(model.named_parameters(), twin.parameters(), strict=True):
             if not torch.allclose(a, b, atol=1e-6, rtol=1e-5):
                 fail(
-                    f"after optimizer step {step + 1}, {name} differs from the reference run "
-                    f"(largest difference {float((a - b).abs().max()):.3g})",
+                    _("after optimizer step {step}, {name} differs from the reference run "
+                      "(largest difference {diff:.3g})").format(
+                        step=step + 1, name=name, diff=float((a - b).abs().max())
+                    ),
                     inputs=inputs,
                 )

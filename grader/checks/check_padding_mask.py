@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import CheckFailure, describe, describe_mask, expect_tensor, fail
 from grader.checks.strategies import padding_masks
+from grader.i18n import _
 
 MODULE = "e03_padding_mask"
 
@@ -31,7 +32,7 @@ def check_mask(got, mask, dtype):
     )
     if isinstance(got, torch.Tensor) and got.shape == (batch, 1, seq, 1) and seq > 1:
         raise CheckFailure(
-            "the mask varies along the query axis instead of the key axis",
+            _("the mask varies along the query axis instead of the key axis"),
             inputs=inputs,
             expected=f"shape {(batch, 1, 1, seq)}",
             got=f"shape {tuple(got.shape)}",
@@ -49,8 +50,8 @@ def check_mask(got, mask, dtype):
     if torch.isinf(got).any() or torch.isnan(got).any():
         diagnosis = "mask_overflows_fp16" if dtype == torch.float16 else "mask_negative_infinity"
         fail(
-            "the mask holds -inf or NaN: a fully padded row would give softmax(-inf...) = NaN; "
-            "use a large *finite* negative number",
+            _("the mask holds -inf or NaN: a fully padded row would give softmax(-inf...) = NaN; "
+              "use a large *finite* negative number"),
             inputs=inputs,
             diagnosis=diagnosis,
         )
@@ -62,7 +63,7 @@ def check_mask(got, mask, dtype):
         else:
             diagnosis = None
         fail(
-            "real tokens (mask 1) must get exactly 0 added to their scores",
+            _("real tokens (mask 1) must get exactly 0 added to their scores"),
             inputs=inputs,
             diagnosis=diagnosis,
         )
@@ -71,7 +72,8 @@ def check_mask(got, mask, dtype):
         if worst > -1e4:
             diagnosis = "mask_not_additive" if worst >= 0 else None
             fail(
-                f"padding (mask 0) must get a large negative number (<= -1e4), got {worst:g}",
+                _("padding (mask 0) must get a large negative number (<= -1e4), got "
+                  "{worst:g}").format(worst=worst),
                 inputs=inputs,
                 diagnosis=diagnosis,
             )
@@ -109,6 +111,6 @@ def test_softmax_gives_padding_zero_weight(additive_attention_mask):
     check_mask(got, mask, torch.float32)
     probs = (scores + got).softmax(-1)
     if not torch.isfinite(probs).all():
-        fail("softmax of masked scores has NaN", diagnosis="mask_negative_infinity")
+        fail(_("softmax of masked scores has NaN"), diagnosis="mask_negative_infinity")
     if probs[0, :, :, 2:].max() > 1e-6:
-        fail("padded keys still get attention weight after the softmax")
+        fail(_("padded keys still get attention weight after the softmax"))

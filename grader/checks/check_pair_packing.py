@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import CheckFailure, fail
 from grader.checks.strategies import token_difference
+from grader.i18n import _
 from reference import minilm_dir
 from reference.tokenizer import BertTokenizer, load_vocab, truncate_pair
 
@@ -171,23 +172,31 @@ def describe(tokens_a, tokens_b, max_length, vocab=VOCAB) -> str:
 def check_encoding(got, inputs: str) -> dict:
     if not isinstance(got, dict):
         kind = type(got).__name__
-        hint = " (did you forget to return it?)" if got is None else ""
-        fail(f"pack_pair should return a dict, got {kind}{hint}", inputs=inputs)
+        message = (
+            _("pack_pair should return a dict, got {kind} (did you forget to return it?)")
+            if got is None
+            else _("pack_pair should return a dict, got {kind}")
+        )
+        fail(message.format(kind=kind), inputs=inputs)
     if set(got) != set(KEYS):
         fail(
-            f"pack_pair should return exactly the keys {list(KEYS)}, got {list(got)}", inputs=inputs
+            _("pack_pair should return exactly the keys {keys}, got {got}").format(
+                keys=list(KEYS), got=list(got)
+            ),
+            inputs=inputs,
         )
     for key in KEYS:
         values = got[key]
         if not isinstance(values, list) or not all(type(v) is int for v in values):
             fail(
-                f"{key} should be a list of Python ints, got {type(values).__name__} "
-                f"{values!r:.80}",
+                _("{key} should be a list of Python ints, got {kind} "
+                  "{values!r:.80}").format(key=key, kind=type(values).__name__, values=values),
                 inputs=inputs,
             )
     lengths = {key: len(got[key]) for key in KEYS}
     if len(set(lengths.values())) != 1:
-        fail(f"the three lists should have the same length, got {lengths}", inputs=inputs)
+        fail(_("the three lists should have the same length, got {lengths}").format(
+            lengths=lengths), inputs=inputs)  # fmt: skip
     return got
 
 
@@ -205,7 +214,7 @@ def spell(ids: list[int], vocab=VOCAB) -> str:
 
 def mismatch(want: dict, got: dict, inputs: str, diagnosis, vocab=VOCAB, note="") -> CheckFailure:
     key = next(k for k in KEYS if got[k] != want[k])
-    where, _, _ = token_difference(want[key], got[key], unit="position")
+    where, _unused, _unused = token_difference(want[key], got[key], unit="position")
 
     def show(encoding: dict) -> str:
         # input_ids are shown with their tokens; the other lists next to the tokens they label
@@ -213,8 +222,11 @@ def mismatch(want: dict, got: dict, inputs: str, diagnosis, vocab=VOCAB, note=""
             return f"{encoding[key]}  =  {spell(encoding[key], vocab)}"
         return f"{encoding[key]}  for  {spell(encoding['input_ids'], vocab)}"
 
+    message = _("the {key} list differs from the reference {where}").format(key=key, where=where)
+    if note:  # a sentence of its own, after the first
+        message = _("{message}. {note}").format(message=message, note=note)
     return CheckFailure(
-        f"the {key} list differs from the reference {where}{note}",
+        message,
         inputs=inputs,
         expected=show(want),
         got=show(got),
@@ -225,9 +237,9 @@ def mismatch(want: dict, got: dict, inputs: str, diagnosis, vocab=VOCAB, note=""
 def tie_break_note(args: tuple, got: dict) -> str:
     if got == GOOGLE(*args) and got != expected_pack(*args):
         return (
-            ". You truncate like Google's _truncate_seq_pair (one token at a time from the longer "
-            "segment, B on ties), which hands an odd budget's spare token to A; transformers v5 "
-            "gives it to the longer segment, to B on ties: see pack_pair's docstring"
+            _("You truncate like Google's _truncate_seq_pair (one token at a time from the longer "
+              "segment, B on ties), which hands an odd budget's spare token to A; transformers v5 "
+              "gives it to the longer segment, to B on ties: see pack_pair's docstring")
         )
     return ""
 
@@ -242,8 +254,8 @@ def compare_cases(pack_pair, cases: list[tuple], vocab=VOCAB) -> None:
         if got == want:
             continue
         if tokens_b == [] and got == expected_pack(tokens_a, None, vocab, max_length):
-            raise mismatch(want, got, inputs, None, vocab, (
-                ". tokens_b=[] is a real, empty second segment ([CLS] A [SEP] [SEP]); only None "
+            raise mismatch(want, got, inputs, None, vocab, _(
+                "tokens_b=[] is a real, empty second segment ([CLS] A [SEP] [SEP]); only None "
                 "means a single text: test `tokens_b is None`, not `if tokens_b`"
             ))  # fmt: skip
         seen = [(args, got)]
@@ -330,7 +342,9 @@ def test_uses_the_vocabulary_for_special_ids(pack_pair):
     if got != want:
         hard_coded = {101, 102, 100} & set(got["input_ids"])
         note = (
-            f": {sorted(hard_coded)} are the real vocabulary's ids, look them up in vocab instead"
+            _("{ids} are the real vocabulary's ids: look them up in vocab instead").format(
+                ids=sorted(hard_coded)
+            )
             if hard_coded
             else ""
         )
@@ -347,9 +361,11 @@ def test_max_length_too_small_for_the_special_tokens_raises(pack_pair):
             continue
         length = len(got["input_ids"]) if isinstance(got, dict) and "input_ids" in got else "?"
         fail(
-            f"expected ValueError (max_length={max_length} leaves no room for the "
-            f"{2 if tokens_b is None else 3} special tokens), but pack_pair returned "
-            f"{length} ids",
+            _("expected ValueError (max_length={max_length} leaves no room for the "
+              "{n} special tokens), but pack_pair returned "
+              "{length} ids").format(
+                max_length=max_length, n=2 if tokens_b is None else 3, length=length
+            ),
             inputs=inputs,
         )
 
@@ -382,7 +398,9 @@ def describe_batch(encodings, pad_id) -> str:
     lengths = [len(e["input_ids"]) for e in encodings]
     pairs = sum(1 in e["token_type_ids"] for e in encodings)
     return (
-        f"{len(encodings)} encodings of lengths {lengths} ({pairs} of them pairs), pad_id={pad_id}"
+        _("{n} encodings of lengths {lengths} ({pairs} of them pairs), pad_id={pad_id}").format(
+            n=len(encodings), lengths=lengths, pairs=pairs, pad_id=pad_id
+        )
     )
 
 
@@ -391,23 +409,32 @@ def call_pad(pad_batch, encodings, pad_id) -> tuple[dict, str]:
     got = pad_batch(copy.deepcopy(encodings), pad_id)
     if not isinstance(got, dict):
         kind = type(got).__name__
-        hint = " (did you forget to return it?)" if got is None else ""
-        fail(f"pad_batch should return a dict, got {kind}{hint}", inputs=inputs)
+        message = (
+            _("pad_batch should return a dict, got {kind} (did you forget to return it?)")
+            if got is None
+            else _("pad_batch should return a dict, got {kind}")
+        )
+        fail(message.format(kind=kind), inputs=inputs)
     if set(got) != set(KEYS):
         fail(
-            f"pad_batch should return exactly the keys {list(KEYS)}, got {list(got)}", inputs=inputs
+            _("pad_batch should return exactly the keys {keys}, got {got}").format(
+                keys=list(KEYS), got=list(got)
+            ),
+            inputs=inputs,
         )
     for key in KEYS:
         rows = got[key]
         if not isinstance(rows, list) or len(rows) != len(encodings):
             fail(
-                f"{key} should be a list with one row per encoding ({len(encodings)})",
+                _("{key} should be a list with one row per encoding ({n})").format(
+                    key=key, n=len(encodings)
+                ),
                 inputs=inputs,
             )
         for row in rows:
             if not isinstance(row, list) or not all(type(v) is int for v in row):
-                fail(f"every row of {key} should be a list of Python ints, got {row!r:.80}",
-                     inputs=inputs)  # fmt: skip
+                fail(_("every row of {key} should be a list of Python ints, got "
+                       "{row!r:.80}").format(key=key, row=row), inputs=inputs)  # fmt: skip
     return got, inputs
 
 
@@ -421,9 +448,11 @@ def compare_pad(pad_batch, encodings, pad_id, want: dict | None = None) -> None:
     )
     key = next(k for k in KEYS if got[k] != want[k])
     row = next(i for i, (w, g) in enumerate(zip(want[key], got[key], strict=True)) if w != g)
-    where, _, _ = token_difference(want[key][row], got[key][row], unit="position")
+    where, _unused, _unused = token_difference(want[key][row], got[key][row], unit="position")
     raise CheckFailure(
-        f"row {row} of {key} differs from the reference {where}",
+        _("row {row} of {key} differs from the reference {where}").format(
+            row=row, key=key, where=where
+        ),
         inputs=inputs,
         expected=f"{key}[{row}] = {want[key][row]}",
         got=f"{key}[{row}] = {got[key][row]}",
@@ -457,7 +486,7 @@ def test_pad_batch_matches_the_tokenizer(pad_batch):
 @st.composite
 def encoding_batches(draw):
     encodings = []
-    for _ in range(draw(st.integers(1, 4))):
+    for _unused in range(draw(st.integers(1, 4))):
         tokens_b = draw(st.none() | segments)
         encodings.append(expected_pack(draw(segments), tokens_b, VOCAB, None))
     return encodings, draw(st.sampled_from([0, 0, 7, 103]))
@@ -476,10 +505,11 @@ def test_pad_batch_leaves_its_input_alone(pad_batch):
     pad_batch(encodings, 0)
     if encodings != before:
         fail(
-            "pad_batch changed the encodings it was given (e.g. with .extend or +=): build new "
-            "lists, encodings[i][key] + [pad] * n",
+            _("pad_batch changed the encodings it was given (e.g. with .extend or +=): build new "
+              "lists, encodings[i][key] + [pad] * n"),
             inputs=describe_batch(before, 0),
         )
     got = pad_batch([], 0)
     if got != {key: [] for key in KEYS}:
-        fail(f"pad_batch([]) should give three empty lists, got {got!r}", inputs="no encodings")
+        fail(_("pad_batch([]) should give three empty lists, got {got!r}").format(got=got),
+             inputs=_("no encodings"))  # fmt: skip

@@ -16,6 +16,7 @@ from grader.checks.strategies import (
     scales,
     seeds,
 )
+from grader.i18n import _
 from reference import BertConfig
 from reference import modeling as ref
 
@@ -76,18 +77,20 @@ def test_returns_batch_by_hidden(pooler_cls):
 
 def test_output_lies_in_minus_one_one(pooler_cls):
     """every pooled feature lies in (-1, 1), negative ones included: the activation is tanh"""
-    mine, _ = build(pooler_cls, 16, 5)
-    inputs = describe(batch=4, seq=3, hidden=16) + "; hidden_states scaled by 30"
+    mine, _unused = build(pooler_cls, 16, 5)
+    inputs = describe(batch=4, seq=3, hidden=16) + "; " + _("hidden_states scaled by 30")
     got = pool(mine, randn((4, 3, 16), 6, 30.0), inputs)
     if not (got < 0).any():
         fail(
-            "no pooled feature is negative: tanh is odd, tanh(-x) = -tanh(x)",
+            _("no pooled feature is negative: tanh is odd, tanh(-x) = -tanh(x)"),
             inputs=inputs,
             diagnosis="pooler_relu_not_tanh",
         )
     if got.abs().max() > 1:
         fail(
-            f"pooled features reach {float(got.abs().max()):.3g}: tanh keeps them in (-1, 1)",
+            _("pooled features reach {largest:.3g}: tanh keeps them in (-1, 1)").format(
+                largest=float(got.abs().max())
+            ),
             inputs=inputs,
             diagnosis="pooler_missing_tanh",
         )
@@ -107,9 +110,12 @@ def test_matches_the_reference(pooler_cls, batch, seq, hidden, seed, scale, cont
     h = randn((batch, seq, hidden), seed + 1, scale)
     if not contiguous:
         h = non_contiguous(h)
-    inputs = describe(batch=batch, seq=seq, hidden=hidden) + (
-        f"; hidden_states scaled by {scale:g}" if scale != 1 else ""
-    ) + ("" if contiguous else "; non-contiguous hidden_states")  # fmt: skip
+    parts = [describe(batch=batch, seq=seq, hidden=hidden)]
+    if scale != 1:
+        parts.append(_("hidden_states scaled by {scale:g}").format(scale=scale))
+    if not contiguous:
+        parts.append(_("non-contiguous hidden_states"))
+    inputs = "; ".join(parts)
     got = pool(mine, h, inputs)
     with torch.no_grad():
         want = reference(h)
@@ -120,7 +126,7 @@ def test_matches_the_reference(pooler_cls, batch, seq, hidden, seed, scale, cont
 
 def test_reads_only_the_cls_token(pooler_cls):
     """only position 0 ([CLS]) matters: changing every other position changes nothing"""
-    mine, _ = build(pooler_cls, 8, 2)
+    mine, _unused = build(pooler_cls, 8, 2)
     h = randn((2, 6, 8), 3)
     changed = h.clone()
     changed[:, 1:] = randn((2, 5, 8), 4, 5.0)
@@ -128,7 +134,9 @@ def test_reads_only_the_cls_token(pooler_cls):
     difference = float((pool(mine, changed, inputs) - pool(mine, h, inputs)).abs().max())
     if difference > 1e-6:
         fail(
-            f"changing positions 1.. changed the pooled output (by up to {difference:.3g}): "
-            f"the pooler reads the [CLS] token only, hidden_states[:, 0]",
+            _("changing positions 1.. changed the pooled output (by up to {difference:.3g}): "
+              "the pooler reads the [CLS] token only, hidden_states[:, 0]").format(
+                difference=difference
+            ),
             inputs=inputs,
         )

@@ -28,6 +28,7 @@ from grader.checks.strategies import (
     seeds,
     token_batches,
 )
+from grader.i18n import _
 from reference import BertConfig, BertModel
 from reference.sentence import mean_pooling as reference_mean_pooling
 from reference.sentence import sentence_embeddings as reference_embeddings
@@ -78,9 +79,9 @@ def describe_pooling(hidden: Tensor, mask: Tensor, scale: float = 1.0) -> str:
     text = f"last_hidden_state ({batch}, {seq}, {size}); attention_mask {kind}: "
     text += describe_mask(mask.long())
     if scale != 1.0:
-        text += f"; values scaled by {scale:g}"
+        text += "; " + _("values scaled by {scale:g}").format(scale=scale)
     if not hidden.is_contiguous():
-        text += "; non-contiguous last_hidden_state"
+        text += "; " + _("non-contiguous last_hidden_state")
     return text
 
 
@@ -141,8 +142,8 @@ def test_mean_pooling_of_a_fully_padded_row_is_finite(mine):
     )
     if not bool(torch.isfinite(got).all()):
         fail(
-            "the fully padded row gives NaN or inf: its count of real tokens is 0, so clamp it "
-            "(counts.clamp(min=1e-9)) before dividing",
+            _("the fully padded row gives NaN or inf: its count of real tokens is 0, so clamp it "
+              "(counts.clamp(min=1e-9)) before dividing"),
             inputs=describe_pooling(hidden, mask),
         )
 
@@ -200,7 +201,9 @@ def test_embeddings_match_the_reference_on_small_berts(mine, config, batch, seed
     """sentence_embeddings = L2-normalised mean pooling of the model's last hidden state"""
     tokens = batch.draw(token_batches(config, masked=True, token_types=None))
     model = random_model(config, seed)
-    inputs = f"a random BertModel ({describe_config(config)}); {tokens.describe()}"
+    inputs = _("a random BertModel ({config}); {tokens}").format(
+        config=describe_config(config), tokens=tokens.describe()
+    )
     compare_embeddings(
         mine, model, tokens.input_ids, tokens.attention_mask, tokens.token_type_ids, inputs
     )
@@ -239,20 +242,23 @@ def test_accepts_tuple_and_attribute_outputs(mine):
     input_ids = torch.tensor([[2, 5, 6, 7, 3], [2, 8, 3, 0, 0]])
     mask = (input_ids != 0).long()
     for wrapper, what, advice in (
-        (TupleOutput, "a plain tuple (last_hidden_state, pooler_output)", "output[0]"),
+        (TupleOutput, _("a plain tuple (last_hidden_state, pooler_output)"), "output[0]"),
         (
             AttributeOutput,
-            "an object with only a .last_hidden_state attribute",
+            _("an object with only a .last_hidden_state attribute"),
             "output.last_hidden_state",
         ),
     ):
-        inputs = f"a model whose forward returns {what}; batch=2, seq=5, 2 padded in row 1"
+        inputs = _("a model whose forward returns {what}; batch=2, seq=5, 2 padded in "
+                   "row 1").format(what=what)  # fmt: skip
         try:
             compare_embeddings(mine, model, input_ids, mask, None, inputs, caller=wrapper(model))
         except (AttributeError, TypeError, IndexError, KeyError) as error:
             fail(
-                f"sentence_embeddings raised {type(error).__name__} ({error}) on a model that "
-                f"returns {what}: read the hidden states with {advice} in that case",
+                _("sentence_embeddings raised {kind} ({error}) on a model that "
+                  "returns {what}: read the hidden states with {advice} in that case").format(
+                    kind=type(error).__name__, error=error, what=what, advice=advice
+                ),
                 inputs=inputs,
             )
 
@@ -275,8 +281,9 @@ def test_minilm_matches_sentence_transformers(mine, minilm):
     """on the real all-MiniLM-L6-v2 weights, equals sentence-transformers' encode"""
     input_ids, mask, types = encode_batch(minilm, TEXTS)
     inputs = (
-        f"all-MiniLM-L6-v2 on {len(TEXTS)} sentences padded to {input_ids.shape[1]} tokens "
-        f"({', '.join(repr(t) for t in TEXTS[:3])}, ...)"
+        _("all-MiniLM-L6-v2 on {n} sentences padded to {length} tokens ({first}, ...)").format(
+            n=len(TEXTS), length=input_ids.shape[1], first=", ".join(repr(t) for t in TEXTS[:3])
+        )
     )
     want = minilm.encode(TEXTS)
     got = mine.sentence_embeddings(minilm.model, input_ids, mask, types)
@@ -295,22 +302,24 @@ def test_batch_mates_do_not_change_a_sentence_vector(mine, minilm):
     """a sentence gets the same vector alone and next to a much longer one (no reference)"""
     alone = mine.sentence_embeddings(minilm.model, *encode_batch(minilm, ["short"]))
     batched = mine.sentence_embeddings(minilm.model, *encode_batch(minilm, ["short", TEXTS[-1]]))
-    inputs = "all-MiniLM-L6-v2: 'short' alone, then 'short' in a batch with a 19-token sentence"
+    inputs = _("all-MiniLM-L6-v2: 'short' alone, then 'short' in a batch with a 19-token sentence")
     alone = expect_tensor(alone, name="embeddings", shape=(1, 384), inputs=inputs)
     batched = expect_tensor(batched, name="embeddings", shape=(2, 384), inputs=inputs)
     gap = float((alone[0] - batched[0]).abs().max())
     if gap > 1e-5:
         fail(
-            f"the vector of 'short' changes by up to {gap:.3g} when a longer sentence shares its "
-            "batch: its padding is counted (mean over real tokens only) or the batch enters "
-            "the normalisation",
+            _("the vector of 'short' changes by up to {gap:.3g} when a longer sentence shares its "
+              "batch: its padding is counted (mean over real tokens only) or the batch enters "
+              "the normalisation").format(gap=gap),
             inputs=inputs,
             diagnosis="sent_padding_in_mean",
         )
     norms = batched.norm(dim=-1)
     if float((norms - 1).abs().max()) > 1e-5:
         fail(
-            f"the vectors should have unit L2 norm, got norms {norms.tolist()}",
+            _("the vectors should have unit L2 norm, got norms {norms}").format(
+                norms=norms.tolist()
+            ),
             inputs=inputs,
             diagnosis="sent_not_normalised",
         )
@@ -329,7 +338,7 @@ def test_a_fully_padded_row_stays_finite(mine):
     model = random_model(config, 3)
     input_ids = torch.tensor([[2, 5, 6, 3], [0, 0, 0, 0]])
     mask = (input_ids != 0).long()
-    inputs = "a random BertModel (hidden=8); batch=2, seq=4, row 1 fully padded"
+    inputs = _("a random BertModel (hidden=8); batch=2, seq=4, row 1 fully padded")
     got = expect_tensor(
         mine.sentence_embeddings(model, input_ids, mask),
         name="embeddings",
@@ -338,10 +347,11 @@ def test_a_fully_padded_row_stays_finite(mine):
     )
     if not bool(torch.isfinite(got).all()):
         fail(
-            "the fully padded row gives NaN or inf: its token count and its pooled vector are "
-            "0, so clamp the count in mean_pooling and guard the norm (F.normalize divides by "
-            "max(norm, eps))",
+            _("the fully padded row gives NaN or inf: its token count and its pooled vector are "
+              "0, so clamp the count in mean_pooling and guard the norm (F.normalize divides by "
+              "max(norm, eps))"),
             inputs=inputs,
         )
     if abs(float(got[0].norm()) - 1) > 1e-5:
-        fail(f"row 0 should have unit L2 norm, got {float(got[0].norm()):.6g}", inputs=inputs)
+        fail(_("row 0 should have unit L2 norm, got {norm:.6g}").format(
+            norm=float(got[0].norm())), inputs=inputs)  # fmt: skip

@@ -30,6 +30,7 @@ from grader.checks.head_checks import (
 )
 from grader.checks.kit import expect_close, expect_tensor, fail
 from grader.checks.strategies import make_generator, seeds
+from grader.i18n import _
 from reference import BertForSequenceClassification
 
 MODULE = "e10_sequence_classification"
@@ -76,7 +77,9 @@ def compare_logits(head, model, batch: EncoderBatch) -> None:
         sequence_output, pooled_output = model.bert(batch.input_ids, batch.attention_mask)
         want = model(batch.input_ids, batch.attention_mask).logits
         got = head(sequence_output, pooled_output)
-    inputs = f"{describe_config(model.config)}; {batch.describe()}; eval mode"
+    inputs = _("{config}; {batch}; eval mode").format(
+        config=describe_config(model.config), batch=batch.describe()
+    )
     mistakes = head_mistakes(got, model, batch, sequence_output)
     expect_tensor(
         got,
@@ -137,12 +140,15 @@ def test_dropout_is_applied_in_training_mode(head_cls):
         torch.manual_seed(11)
         want = model.classifier(model.dropout(pooled_output))
         eval_logits = model.classifier(pooled_output)
-    inputs = f"{describe_config(config)}; {batch.describe()}; train mode, torch.manual_seed(11)"
+    inputs = _("{config}; {batch}; train mode, torch.manual_seed(11)").format(
+        config=describe_config(config), batch=batch.describe()
+    )
     got = expect_tensor(got, name="logits", shape=tuple(want.shape), inputs=inputs)
     if torch.allclose(got, eval_logits, atol=1e-6):
         fail(
-            "in training mode the logits equal the eval-mode logits: apply self.dropout to the "
-            "input of the classifier (nn.Dropout is active after .train(), a no-op after .eval())",
+            _("in training mode the logits equal the eval-mode logits: apply self.dropout to the "
+              "input of the classifier (nn.Dropout is active after .train(), a no-op after "
+              ".eval())"),
             inputs=inputs,
         )
     expect_close(got, want, name="logits (train mode)", inputs=inputs, atol=1e-5, rtol=1e-4)
@@ -163,9 +169,13 @@ class LossCase:
     def describe(self) -> str:
         dtype = str(self.labels.dtype).removeprefix("torch.")
         return (
-            f"logits of shape {tuple(self.logits.shape)}, labels {dtype} of shape "
-            f"{tuple(self.labels.shape)}, num_labels={self.num_labels}, "
-            f"problem_type={self.problem_type!r}"
+            _("logits of shape {logits_shape}, labels {dtype} of shape "
+              "{labels_shape}, num_labels={num_labels}, "
+              "problem_type={problem_type!r}").format(
+                logits_shape=tuple(self.logits.shape), dtype=dtype,
+                labels_shape=tuple(self.labels.shape), num_labels=self.num_labels,
+                problem_type=self.problem_type
+            )
         )
 
 
@@ -341,8 +351,8 @@ def test_gradients_flow_to_the_logits(loss_fn, kind):
     got = expect_loss_tensor(loss_fn(mine, labels, num_labels, None), inputs=case.describe())
     if not got.requires_grad:
         fail(
-            "the loss is cut off from the logits: avoid .detach(), .item(), numpy or "
-            "torch.no_grad() in the loss",
+            _("the loss is cut off from the logits: avoid .detach(), .item(), numpy or "
+              "torch.no_grad() in the loss"),
             inputs=case.describe(),
         )
     got.backward()

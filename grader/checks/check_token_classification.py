@@ -29,6 +29,7 @@ from grader.checks.head_checks import (
 )
 from grader.checks.kit import expect_close, expect_tensor, fail
 from grader.checks.strategies import make_generator, seeds
+from grader.i18n import _
 from reference import BertForTokenClassification
 
 MODULE = "e11_token_classification"
@@ -61,10 +62,12 @@ def reference_setup(head_cls, config, seed):
 
 def compare_logits(head, model, batch: EncoderBatch) -> None:
     with torch.no_grad():
-        sequence_output, _ = model.bert(batch.input_ids, batch.attention_mask)
+        sequence_output, _unused = model.bert(batch.input_ids, batch.attention_mask)
         want = model(batch.input_ids, batch.attention_mask).logits
         got = head(sequence_output)
-    inputs = f"{describe_config(model.config)}; {batch.describe()}; eval mode"
+    inputs = _("{config}; {batch}; eval mode").format(
+        config=describe_config(model.config), batch=batch.describe()
+    )
     expect_tensor(
         got,
         name="logits",
@@ -116,7 +119,7 @@ def test_dropout_is_applied_in_training_mode(head_cls):
     model, head = reference_setup(head_cls, config, seed=3)
     input_ids = torch.randint(1, 40, (3, 6), generator=make_generator(3))
     with torch.no_grad():
-        sequence_output, _ = model.bert(input_ids)
+        sequence_output, _unused = model.bert(input_ids)
         head.train()
         model.train()
         torch.manual_seed(11)
@@ -124,12 +127,14 @@ def test_dropout_is_applied_in_training_mode(head_cls):
         torch.manual_seed(11)
         want = model.classifier(model.dropout(sequence_output))
         eval_logits = model.classifier(sequence_output)
-    inputs = f"{describe_config(config)}; batch=3, seq=6; train mode, torch.manual_seed(11)"
+    inputs = _("{config}; batch=3, seq=6; train mode, torch.manual_seed(11)").format(
+        config=describe_config(config)
+    )
     got = expect_tensor(got, name="logits", shape=tuple(want.shape), inputs=inputs)
     if torch.allclose(got, eval_logits, atol=1e-6):
         fail(
-            "in training mode the logits equal the eval-mode logits: apply self.dropout to the "
-            "hidden states before the classifier",
+            _("in training mode the logits equal the eval-mode logits: apply self.dropout to the "
+              "hidden states before the classifier"),
             inputs=inputs,
         )
     expect_close(got, want, name="logits (train mode)", inputs=inputs, atol=1e-5, rtol=1e-4)
@@ -149,8 +154,10 @@ class TagCase:
         batch, seq, k = self.logits.shape
         ignored = int((self.labels == IGNORE_INDEX).sum())
         return (
-            f"batch={batch}, seq={seq}, num_labels={k}; {ignored} of {batch * seq} labels are "
-            f"-100 ([CLS], [SEP], padding, later word pieces)"
+            _("batch={batch}, seq={seq}, num_labels={k}; {ignored} of {total} labels are "
+              "-100 ([CLS], [SEP], padding, later word pieces)").format(
+                batch=batch, seq=seq, k=k, ignored=ignored, total=batch * seq
+            )
         )
 
 
@@ -220,13 +227,15 @@ def test_ignored_positions_do_not_count(loss_fn, case, seed):
     ignored = case.labels == IGNORE_INDEX
     noise = torch.randn(case.logits.shape, generator=make_generator(seed)) * 10
     changed = torch.where(ignored[..., None], noise, case.logits)
-    inputs = case.describe() + "; logits at the -100 positions replaced by other values"
+    inputs = case.describe() + "; " + _("logits at the -100 positions replaced by other values")
     before = expect_loss_tensor(loss_fn(case.logits, case.labels), inputs=case.describe())
     after = expect_loss_tensor(loss_fn(changed, case.labels), inputs=inputs)
     if not torch.allclose(before.detach(), after.detach(), atol=1e-5, rtol=1e-4):
         fail(
-            f"the loss changed from {float(before):.6g} to {float(after):.6g} when only the "
-            "logits of positions labelled -100 changed: those positions must not count",
+            _("the loss changed from {before:.6g} to {after:.6g} when only the "
+              "logits of positions labelled -100 changed: those positions must not count").format(
+                before=float(before), after=float(after)
+            ),
             inputs=inputs,
         )
 
@@ -264,8 +273,8 @@ def test_gradients_flow_and_skip_ignored_positions(loss_fn):
     got = expect_loss_tensor(loss_fn(mine, case.labels), inputs=case.describe())
     if not got.requires_grad:
         fail(
-            "the loss is cut off from the logits: avoid .detach(), .item(), numpy or "
-            "torch.no_grad() in the loss",
+            _("the loss is cut off from the logits: avoid .detach(), .item(), numpy or "
+              "torch.no_grad() in the loss"),
             inputs=case.describe(),
         )
     got.backward()

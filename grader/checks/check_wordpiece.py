@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import CheckFailure, fail
 from grader.checks.strategies import token_difference, tokenizer_texts
+from grader.i18n import _
 from reference import minilm_dir
 from reference.tokenizer import BasicTokenizer, WordpieceTokenizer, load_vocab
 
@@ -71,7 +72,7 @@ TOY_TOKENS = [
     "##x",
 ]
 TOY = {token: i for i, token in enumerate(TOY_TOKENS)}
-TOY_NAME = f"the toy vocabulary {TOY_TOKENS}"
+TOY_NAME = _("the toy vocabulary {tokens}").format(tokens=TOY_TOKENS)
 
 
 @pytest.fixture(scope="module")
@@ -171,25 +172,33 @@ def diagnose_pieces(cases: list[tuple[str, list]], vocab=VOCAB, unk="[UNK]", max
 def check_list(got, name: str, inputs: str) -> list[str]:
     if not isinstance(got, list):
         kind = type(got).__name__
-        hint = " (did you forget to return it?)" if got is None else ""
-        fail(f"{name} should return a list of str, got {kind}{hint}", inputs=inputs)
+        message = (
+            _("{name} should return a list of str, got {kind} (did you forget to return it?)")
+            if got is None
+            else _("{name} should return a list of str, got {kind}")
+        )
+        fail(message.format(name=name, kind=kind), inputs=inputs)
     wrong = next((p for p in got if not isinstance(p, str)), None)
     if wrong is not None:
         fail(
-            f"{name} should return a list of str, but it holds {type(wrong).__name__} {wrong!r}",
+            _("{name} should return a list of str, but it holds {kind} {wrong!r}").format(
+                name=name, kind=type(wrong).__name__, wrong=wrong
+            ),
             inputs=inputs,
         )
     return got
 
 
-def describe_word(word: str, vocab_name: str = "the real vocabulary", **options) -> str:
-    shown = repr(word) if len(word) <= 40 else f"{word[:20]!r}... ({len(word)} characters)"
+def describe_word(word: str, vocab_name: str | None = None, **options) -> str:
+    vocab_name = vocab_name or _("the real vocabulary")
+    shown = repr(word) if len(word) <= 40 else _("{start!r}... ({n} characters)").format(
+        start=word[:20], n=len(word))  # fmt: skip
     extra = "".join(f", {k}={v!r}" for k, v in options.items())
     return f"word={shown}, vocab={vocab_name}{extra}"
 
 
 def call_wordpiece(wordpiece_tokenize, word, vocab=VOCAB, unk="[UNK]", max_chars=100, name=None):
-    inputs = describe_word(word, name or "the real vocabulary", unk_token=unk,
+    inputs = describe_word(word, name or _("the real vocabulary"), unk_token=unk,
                            max_input_chars_per_word=max_chars)  # fmt: skip
     got = wordpiece_tokenize(word, vocab, unk_token=unk, max_input_chars_per_word=max_chars)
     return check_list(got, "wordpiece_tokenize", inputs), inputs
@@ -198,7 +207,7 @@ def call_wordpiece(wordpiece_tokenize, word, vocab=VOCAB, unk="[UNK]", max_chars
 def pieces_mismatch(inputs: str, want: list, got: list, diagnosis: str | None) -> CheckFailure:
     where, expected, got_shown = token_difference(want, got, unit="piece")
     return CheckFailure(
-        f"the pieces differ from the reference {where}",
+        _("the pieces differ from the reference {where}").format(where=where),
         inputs=inputs,
         expected=expected,
         got=got_shown,
@@ -251,13 +260,17 @@ def test_toy_vocabulary_and_arguments(wordpiece_tokenize):
             continue
         if unk != "[UNK]" and got == [p if p != unk else "[UNK]" for p in want]:
             fail(
-                f"return the unk_token argument ({unk!r}), not a hard-coded '[UNK]'",
+                _("return the unk_token argument ({unk!r}), not a hard-coded '[UNK]'").format(
+                    unk=unk
+                ),
                 inputs=inputs,
             )
         if max_chars != 100 and got == greedy(word, TOY, unk, 10**9):
             fail(
-                f"a word longer than max_input_chars_per_word={max_chars} must give "
-                f"[{unk!r}]: use the argument, not a hard-coded 100",
+                _("a word longer than max_input_chars_per_word={max_chars} must give "
+                  "[{unk!r}]: use the argument, not a hard-coded 100").format(
+                    max_chars=max_chars, unk=unk
+                ),
                 inputs=inputs,
             )
         raise pieces_mismatch(
@@ -302,29 +315,33 @@ def test_pieces_spell_the_word(wordpiece_tokenize, word):
         return
     if "[UNK]" in got:
         fail(
-            f"[UNK] must stand for the whole word, alone; got {got}",
+            _("[UNK] must stand for the whole word, alone; got {got}").format(got=got),
             inputs=inputs,
             diagnosis="wp_unk_only_failing_piece",
         )
     missing = [p for p in got if p not in VOCAB]
     if missing:
-        fail(f"pieces not in the vocabulary: {missing[:5]}", inputs=inputs)
+        fail(_("pieces not in the vocabulary: {missing}").format(missing=missing[:5]),
+             inputs=inputs)  # fmt: skip
     if got and got[0].startswith("##"):
         fail(
-            f"the first piece {got[0]!r} starts a word: it must not carry '##'",
+            _("the first piece {piece!r} starts a word: it must not carry '##'").format(
+                piece=got[0]
+            ),
             inputs=inputs,
             diagnosis="wp_prefix_on_first_piece",
         )
     bare = [p for p in got[1:] if not p.startswith("##")]
     if bare:
         fail(
-            f"piece {bare[0]!r} continues the word, so it must carry '##'",
+            _("piece {piece!r} continues the word, so it must carry '##'").format(piece=bare[0]),
             inputs=inputs,
             diagnosis="wp_missing_continuation_prefix",
         )
     spelled = "".join(p.removeprefix("##") for p in got)
     if spelled != word:
-        fail(f"the pieces spell {spelled!r}, not the word", inputs=inputs)
+        fail(_("the pieces spell {spelled!r}, not the word").format(spelled=spelled),
+             inputs=inputs)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +350,9 @@ def test_pieces_spell_the_word(wordpiece_tokenize, word):
 
 
 def describe_text(text: str, lower: bool) -> str:
-    return f"text={text!r}, vocab=the real vocabulary, do_lower_case={lower}"
+    return _("text={text!r}, vocab=the real vocabulary, do_lower_case={lower}").format(
+        text=text, lower=lower
+    )
 
 
 def compare_tokenize(learner, tokenize, text: str, lower: bool = True) -> None:
@@ -349,8 +368,10 @@ def compare_tokenize(learner, tokenize, text: str, lower: bool = True) -> None:
         if your_words != words:
             where, expected, got_words = token_difference(words, your_words, unit="word")
             raise CheckFailure(
-                "tokenize runs your basic_tokenize (e14), whose words differ from the "
-                f"reference's {where}: pass the basic_tokenizer exercise first",
+                _("tokenize runs your basic_tokenize (e14), whose words differ from the "
+                  "reference's {where}: pass the basic_tokenizer exercise first").format(
+                    where=where
+                ),
                 inputs=inputs,
                 expected=expected,
                 got=got_words,
@@ -362,7 +383,7 @@ def compare_tokenize(learner, tokenize, text: str, lower: bool = True) -> None:
                 diagnosis = diagnosis or mistake_id
     where, expected, got_shown = token_difference(want, got)
     raise CheckFailure(
-        f"the tokens differ from the reference {where}",
+        _("the tokens differ from the reference {where}").format(where=where),
         inputs=inputs,
         expected=expected,
         got=got_shown,

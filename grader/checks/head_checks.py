@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from grader.checks.kit import fail
 from grader.checks.strategies import make_generator
+from grader.i18n import _
 from reference import (
     BertConfig,
     BertForQuestionAnswering,
@@ -98,7 +99,9 @@ def encoder_batches(draw, max_batch: int = 3, max_seq: int = 9) -> EncoderBatch:
 def construct(head_cls: type, config: BertConfig, what: str) -> nn.Module:
     head = head_cls(config)
     if not isinstance(head, nn.Module):
-        fail(f"{what}(config) should build an nn.Module, got {type(head).__name__}")
+        fail(_("{what}(config) should build an nn.Module, got {kind}").format(
+            what=what, kind=type(head).__name__
+        ))
     return head
 
 
@@ -110,27 +113,34 @@ def expect_hf_layers(head: nn.Module, model: nn.Module, layers: dict[str, type],
         if not isinstance(module, kind):
             got = "nothing" if module is None else type(module).__name__
             fail(
-                f"{what} should declare self.{name} = nn.{kind.__name__}(...) (Hugging Face's "
-                f"name, so pre-trained weights load), found {got}",
+                _("{what} should declare self.{name} = nn.{layer}(...) (Hugging Face's "
+                  "name, so pre-trained weights load), found {got}").format(
+                    what=what, name=name, layer=kind.__name__, got=got
+                ),
                 inputs=describe_config(model.config),
             )
     want = {k: v.shape for k, v in model.state_dict().items() if k.split(".")[0] in layers}
     have = {k: v.shape for k, v in head.state_dict().items()}
     missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
     if missing or extra:
-        parts = ([f"missing {missing}"] if missing else []) + (
-            [f"unexpected {extra} (a head has no encoder or pooler of its own)"] if extra else []
-        )
+        parts = ([_("missing {keys}").format(keys=missing)] if missing else []) + (
+            [_("unexpected {keys} (a head has no encoder or pooler of its own)").format(
+                keys=extra)] if extra else []
+        )  # fmt: skip
         fail(
-            f"{what}'s parameters should be exactly {sorted(want)}: " + "; ".join(parts),
+            _("{what}'s parameters should be exactly {want}: {problems}").format(
+                what=what, want=sorted(want), problems=_("; ").join(parts)
+            ),
             inputs=describe_config(model.config),
         )
     for key, shape in want.items():
         if have[key] != shape:
             fail(
-                f"{what}.{key} has shape {tuple(have[key])}, expected {tuple(shape)} "
-                "(nn.Linear(in_features=hidden_size, out_features=...) stores weight as "
-                "(out, in))",
+                _("{what}.{key} has shape {have}, expected {shape} "
+                  "(nn.Linear(in_features=hidden_size, out_features=...) stores weight as "
+                  "(out, in))").format(
+                    what=what, key=key, have=tuple(have[key]), shape=tuple(shape)
+                ),
                 inputs=describe_config(model.config),
             )
 
@@ -158,19 +168,18 @@ def check_dropout_rule(head_cls: type, what: str) -> None:
         dropout = getattr(head, "dropout", None)
         inputs = f"classifier_dropout={classifier_dropout}, hidden_dropout_prob={hidden}"
         if not isinstance(dropout, nn.Dropout):
-            fail(f"{what} should declare self.dropout = nn.Dropout(p)", inputs=inputs)
+            fail(_("{what} should declare self.dropout = nn.Dropout(p)").format(what=what),
+                 inputs=inputs)  # fmt: skip
         want = expected_dropout(config)
         if dropout.p != want:
-            why = (
-                " (0.0 is a setting, not 'unset': test `is not None`, not truthiness)"
-                if classifier_dropout == 0.0
-                else ""
-            )
-            fail(
-                f"self.dropout.p is {dropout.p}, expected {want}: classifier_dropout when it "
-                f"is set, else hidden_dropout_prob{why}",
-                inputs=inputs,
-            )
+            message = (
+                _("self.dropout.p is {p}, expected {want}: classifier_dropout when it is set, "
+                  "else hidden_dropout_prob (0.0 is a setting, not 'unset': test `is not None`, "
+                  "not truthiness)") if classifier_dropout == 0.0
+                else _("self.dropout.p is {p}, expected {want}: classifier_dropout when it is "
+                       "set, else hidden_dropout_prob")
+            )  # fmt: skip
+            fail(message.format(p=dropout.p, want=want), inputs=inputs)
 
 
 def describe_config(config: BertConfig) -> str:
@@ -265,16 +274,22 @@ def expect_loss_tensor(loss, *, inputs: str) -> Tensor:
     """A loss is a 0-dim float tensor (the mean), still attached to the graph."""
     if not isinstance(loss, Tensor):
         kind = type(loss).__name__
-        hint = " (did you forget to return it?)" if loss is None else ""
-        if isinstance(loss, float):
-            hint = " (keep it a tensor: .item() cuts it off from the gradients)"
-        fail(f"the loss should be a torch.Tensor, got {kind}{hint}", inputs=inputs)
+        if loss is None:
+            message = _("the loss should be a torch.Tensor, got {kind} (did you forget to return "
+                        "it?)")  # fmt: skip
+        elif isinstance(loss, float):
+            message = _("the loss should be a torch.Tensor, got {kind} (keep it a tensor: .item() "
+                        "cuts it off from the gradients)")  # fmt: skip
+        else:
+            message = _("the loss should be a torch.Tensor, got {kind}")
+        fail(message.format(kind=kind), inputs=inputs)
     if loss.dim() != 0:
         fail(
-            f"the loss should be one number (a 0-dim tensor: the mean), got shape "
-            f"{tuple(loss.shape)}",
+            _("the loss should be one number (a 0-dim tensor: the mean), got shape "
+              "{shape}").format(shape=tuple(loss.shape)),
             inputs=inputs,
         )
     if not loss.dtype.is_floating_point:
-        fail(f"the loss should be a float tensor, got {loss.dtype}", inputs=inputs)
+        fail(_("the loss should be a float tensor, got {dtype}").format(dtype=loss.dtype),
+             inputs=inputs)  # fmt: skip
     return loss

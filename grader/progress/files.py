@@ -65,7 +65,7 @@ def _kind(mode: int) -> str:
         return _("a socket, not a regular file")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return _("a device, not a regular file")
-    return _("not a regular file")
+    return _("a special file, not a regular file")
 
 
 @contextlib.contextmanager
