@@ -94,6 +94,21 @@ def test_every_source_in_the_real_bank_is_well_formed():
     assert all(q.sources for q in questions)
 
 
+def test_every_real_entry_has_a_short_answer_in_both_languages():
+    """What you would say in 30 seconds: the interview mode shows it first."""
+    missing = [f"{q.id} ({lang})" for q in load_bank(QUESTIONS_DIR) for lang in LANGUAGES
+               if not q.text(lang).short]  # fmt: skip
+    assert not missing, "no short answer: " + ", ".join(missing)
+
+
+def test_a_short_answer_over_thirty_seconds_is_refused(tmp_path):
+    long = " ".join(["word"] * 71)
+    text = question(**{'answer = "Because the dot products grow with d_head."':
+                       f'answer = "Because the dot products grow with d_head."\nshort = "{long}"'})
+    problems = problems_of(tmp_path, text)
+    assert any("short has 71 words; at most 70" in p for p in problems), problems
+
+
 def test_the_fixture_bank_is_valid():
     questions = load_bank(FIXTURES)
     assert {q.topic for q in questions} == {"attention", "mlm"}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -127,6 +128,7 @@ QUESTIONS_TEXT = {
         "follow_ups": "Follow-ups",
         "sources": "Sources",
         "exercise": "Practise it",
+        "short": "In 30 seconds",
         "kinds": {"concept": "concept", "spot-the-bug": "spot the bug", "coding": "coding"},
         "difficulty": {1: "warm-up", 2: "standard", 3: "senior"},
     },
@@ -143,6 +145,7 @@ QUESTIONS_TEXT = {
         "follow_ups": "追问",
         "sources": "出处",
         "exercise": "动手练习",
+        "short": "30 秒版",
         "kinds": {"concept": "概念", "spot-the-bug": "找错", "coding": "编程"},
         "difficulty": {1: "热身", 2: "标准", 3: "资深"},
     },
@@ -193,6 +196,21 @@ def _indented(text: str) -> str:
     return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
 
 
+def exercises_linking_questions(language: str, catalogue: Catalogue) -> dict[str, list[str]]:
+    """question id -> the exercises whose page links to it (``interview-questions.md#<id>``),
+    so the question page links back: every link between the two goes both ways."""
+    linked: dict[str, list[str]] = {}
+    for exercise in catalogue.exercises:
+        page = DOCS_DIR / language / exercise.docs
+        if not page.is_file():
+            continue
+        for question_id in re.findall(r"interview-questions\.md#([a-z0-9_-]+)",
+                                      page.read_text(encoding="utf-8")):  # fmt: skip
+            if exercise.id not in linked.setdefault(question_id, []):
+                linked[question_id].append(exercise.id)
+    return linked
+
+
 def render_questions_page(language: str) -> str:
     """The question bank as one page per language (grader/interview/questions/*.toml, the
     CLI's data)."""
@@ -200,6 +218,12 @@ def render_questions_page(language: str) -> str:
     text = QUESTIONS_TEXT[language]
     questions = load_bank()
     catalogue = load_catalogue()
+    linked_from = exercises_linking_questions(language, catalogue)
+
+    def title_of(exercise_id: str) -> str:
+        exercise = catalogue.get(exercise_id)
+        return (exercise.zh if language == "zh" else {}).get("title", exercise.title)
+
     by_topic: dict[str, list] = {}
     for question in questions:
         by_topic.setdefault(question.topic, []).append(question)
@@ -227,18 +251,23 @@ def render_questions_page(language: str) -> str:
             lines += [f"    *{label}* · `{question.id}`", ""]
             if "\n" in body.question.strip() or len(body.question) > TITLE_CHARS:
                 lines += [_indented(_as_markdown(body.question)), ""]  # quoted code stays whole
+            if body.short:
+                lines += [f"    **{text['short']}**", "", _indented(_as_markdown(body.short)), ""]
             lines += [f"    **{text['answer']}**", "", _indented(_as_markdown(body.answer)), ""]
             lines += [f"    **{text['rubric']}**", ""]
             lines += [f"    - [ ] {_escape(point)}" for point in body.rubric] + [""]
             lines += [f"    **{text['follow_ups']}**", ""]
             lines += [f"    - {_escape(follow)}" for follow in body.follow_ups] + [""]
-            if question.exercise:
-                exercise = catalogue.get(question.exercise)
-                lines += [
-                    f"    **{text['exercise']}**: [{_escape(exercise.title)}]"
-                    f"(exercises/{Path(exercise.docs).name}) (`bertprep check {exercise.id}`)",
-                    "",
-                ]
+            practised = [question.exercise] if question.exercise else []
+            practised += [e for e in linked_from.get(question.id, []) if e not in practised]
+            if practised:
+                links = ", ".join(
+                    f"[{_escape(title_of(exercise_id))}]"
+                    f"(exercises/{Path(catalogue.get(exercise_id).docs).name})"
+                    f" (`bertprep check {exercise_id}`)"
+                    for exercise_id in practised
+                )
+                lines += [f"    **{text['exercise']}**: {links}", ""]
             sources = "; ".join(_source_markdown(source) for source in question.sources)
             lines += [f"    **{text['sources']}**: {sources}", ""]
     return "\n".join(lines).rstrip() + "\n"
