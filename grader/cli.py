@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
+import grader.cli_rounds as rounds
 from grader.catalogue import (
     BLOG_QUESTIONS,
     PROJECT_ROOT,
@@ -103,7 +104,8 @@ def main_callback(
     from grader.feedback import print_overview
 
     if ctx.invoked_subcommand is None:
-        print_overview(console, load_catalogue(), Progress.load())
+        catalogue, progress = load_catalogue(), Progress.load()
+        print_overview(console, catalogue, progress, rounds.drills_due(catalogue, progress))
 
 
 @app.command("list", help=_("List the exercises in learning order, with their status."))
@@ -183,6 +185,7 @@ def hint(
 
     catalogue, progress = load_catalogue(), Progress.load()
     exercise = resolve_id(catalogue, exercise_id)
+    rounds.refuse_while_drilling(exercise)
     seen = progress.hint_level_seen(exercise.id)
     shown = level or min(3, seen + 1)
     print_hint(console, exercise, shown, chained=level is None)
@@ -199,6 +202,7 @@ def solution(
 ) -> None:
     catalogue, progress = load_catalogue(), Progress.load()
     exercise = resolve_id(catalogue, exercise_id)
+    rounds.refuse_while_drilling(exercise)
     if not (force or progress.has_passed(exercise.id)):
         err_console.print(_("Pass `bertprep check {id}` first (or use --force). Hints help: "
                             "`bertprep hint {id}`.").format(id=exercise.id))  # fmt: skip
@@ -340,13 +344,14 @@ def interview(
     target: str = typer.Option("exercises", help=_("where the coding round's code lives")),
     seed: int | None = typer.Option(None, help=_("fix the order of new questions")),
     bank: Path | None = typer.Option(None, help=BANK_HELP),
+    coding_round: rounds.CodingRound = typer.Option("exercise", help=rounds.CODING_ROUND_HELP),
 ) -> None:
     from grader.interview.review import Deck
     from grader.interview.session import InterviewPlan, run_interview
     from grader.interview.terminal import session_io
 
     chosen, topic_names = load_questions(bank, topics, language())
-    folder = PROJECT_ROOT / "exercises"
+    folder, coding = PROJECT_ROOT / "exercises", coding or coding_round != "exercise"
     if coding:
         if exercise:
             resolve_id(load_catalogue(), exercise)
@@ -354,7 +359,7 @@ def interview(
     plan = InterviewPlan(minutes=minutes, max_questions=questions, topics=topic_names,
                          lang=language(), answer_seconds=answer_seconds, coding=coding,
                          coding_minutes=coding_minutes, exercise=exercise, target=folder,
-                         seed=seed)  # fmt: skip
+                         seed=seed, coding_round=coding_round.value)  # fmt: skip
     result = run_interview(session_io(console), plan, chosen, Deck.load())
     if result.input_ended:
         from grader.interview.texts import ui_texts
@@ -376,6 +381,9 @@ def review(
 
     chosen, _topics = load_questions(bank, topics, language())
     run_review(session_io(console), chosen, Deck.load(), lang=language(), limit=limit)
+
+
+rounds.register_rounds(app, console, LANG, Language, resolve_id)  # drill, debug
 
 
 def main() -> None:

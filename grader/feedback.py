@@ -41,7 +41,9 @@ def styled(table: dict[str, tuple[str, str]], status: str) -> str:
     return f"[{style}]{escape(_(text))}[/]"
 
 
-def print_overview(console: Console, catalogue: Catalogue, progress: Progress) -> None:
+def print_overview(
+    console: Console, catalogue: Catalogue, progress: Progress, drills_due: int = 0
+) -> None:
     table = Table(title=_("bertprep: BERT, implemented and graded"), title_justify="left")
     for column in ("#", "id", _("exercise"), _("blog"), _("status")):
         table.add_column(column)
@@ -59,6 +61,11 @@ def print_overview(console: Console, catalogue: Catalogue, progress: Progress) -
     console.print(table)
     console.print(_("{done}/{total} exercises passed.").format(
         done=done, total=len(catalogue.exercises)))  # fmt: skip
+    if drills_due == 1:
+        console.print("1 drill is due: run `bertprep drill` to write that exercise again.")
+    elif drills_due > 1:
+        console.print(f"{drills_due} drills are due: run `bertprep drill` (or `bertprep drill "
+                      "--list`).")  # fmt: skip
     upcoming = next_exercise(catalogue, progress)
     if upcoming is None:
         console.print(_("[green]Everything passes.[/] Try `bertprep verify` or the docs' "

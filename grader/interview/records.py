@@ -66,6 +66,9 @@ class InterviewPlan:
     exercise: str | None = None  # the coding round's exercise, when chosen by hand
     target: Path = PROJECT_ROOT / "exercises"
     seed: int | None = None
+    # What the coding round is: a plain exercise, a drill (a passed exercise written again
+    # from its blank stub) or a debug round (a whole BertModel with seeded bugs).
+    coding_round: str = "exercise"
 
     @property
     def coding_seconds(self) -> float:

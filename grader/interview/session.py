@@ -277,6 +277,10 @@ class InterviewSession:
         return next_exercise(self.catalogue, progress)
 
     def coding_round(self, turns: Sequence[Turn], session_end: float) -> CodingResult | None:
+        if self.plan.coding_round in ("drill", "debug"):  # instead of a plain exercise
+            from grader.drill.rounds import interview_round
+
+            return interview_round(self, session_end, grade_within)
         io, ui = self.io, self.ui
         exercise = self.pick_exercise(turns)
         self.console.print()
