@@ -66,11 +66,16 @@ def _from_answer(value: object) -> str | None:
     return f"{module}.{name}"
 
 
-def _importing(frame) -> bool:
-    """Whether the import machinery is on the stack (a module being loaded)."""
+SOURCE_READERS = ("linecache.py", "tokenize.py")  # source lines for warnings, tracebacks
+
+
+def _loading_or_quoting(frame) -> bool:
+    """Whether the file is opened by the import machinery (a module being loaded) or to show
+    source lines (a warning, a traceback): neither is the learner reading it."""
     depth = 0
     while frame is not None and depth < MAX_DEPTH:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
+        filename = frame.f_code.co_filename
+        if filename.startswith("<frozen importlib") or filename.endswith(SOURCE_READERS):
             return True
         frame, depth = frame.f_back, depth + 1
     return False
@@ -92,7 +97,7 @@ class Guard:
         self.wrapped: dict[int, object] = {}
         self.grader_prefixes = (str(CHECKS_DIR) + os.sep, os.path.dirname(__file__) + os.sep)
         self.guarded_paths = tuple(str(PROJECT_ROOT / s) + os.sep for s in PROJECT_SOURCES)
-        self.reference_path = str(PROJECT_ROOT / "reference") + os.sep
+        self.solutions_path = str(PROJECT_ROOT / "solutions") + os.sep
 
     # --- where a call comes from ------------------------------------------------------------
 
@@ -185,7 +190,7 @@ class Guard:
             path = self._guarded_path(args[0])
             if path:
                 frame = sys._getframe(1)
-                if path.startswith(self.reference_path) and _importing(frame):
+                if _loading_or_quoting(frame) and not path.startswith(self.solutions_path):
                     return  # ``from reference.variants import AlbertConfig``: judged by name
                 where = self._learner_at(frame)
                 if where:

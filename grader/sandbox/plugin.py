@@ -22,6 +22,7 @@ import json
 import os
 import signal
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from grader.sandbox.outcomes import CheckTimeout, classify, safe_text
 WALL_FACTOR, WALL_EXTRA_S = 3.0, 30.0  # wall-clock backstop: 3 x the CPU limit + 30 s
 MAX_FIELD = 4000  # characters of any one record field
 _RECORD = pytest.StashKey[dict]()
+FAILURES = frozenset({"failed", "error", "not_started", "skipped", "not_run"})
 
 
 class GradedFailure(Exception):
@@ -47,15 +49,16 @@ class Channel:
     def __init__(self, fd: int, nonce: str):
         self._fd = fd
         self._nonce = nonce
+        self._dumps, self._os_write = json.dumps, os.write  # bound before learner code runs
 
     def write(self, record: dict) -> None:
         record = {
             k: (v[:MAX_FIELD] if isinstance(v, str) else v) for k, v in record.items()
         } | {"nonce": self._nonce}
-        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        data = (self._dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
         try:
             while data:
-                data = data[os.write(self._fd, data) :]
+                data = data[self._os_write(self._fd, data) :]
         except OSError as err:  # the learner closed it: the parent sees records missing
             if err.errno not in (errno.EBADF, errno.EPIPE):
                 raise
@@ -72,6 +75,19 @@ def title_of(item: pytest.Item) -> str:
     return _(first) if first else item.name.removeprefix("test_").replace("_", " ")
 
 
+def private_copy(function: Callable) -> Callable:
+    """``function`` with its own copy of its module's namespace (functions in it re-bound to
+    the copy): reassigning names in that module later does not change what it does."""
+    namespace = dict(function.__globals__)
+    for name, value in list(namespace.items()):
+        if isinstance(value, types.FunctionType) and value.__globals__ is function.__globals__:
+            namespace[name] = types.FunctionType(
+                value.__code__, namespace, value.__name__, value.__defaults__, value.__closure__
+            )
+            namespace[name].__kwdefaults__ = value.__kwdefaults__
+    return namespace[function.__name__]
+
+
 class GradingPlugin:
     def __init__(
         self,
@@ -83,7 +99,8 @@ class GradingPlugin:
     ):
         # Bound now, on purpose (see the module docstring).
         self._write = channel.write
-        self._classify = classify
+        self._classify = private_copy(classify)
+        self._outcomes = FAILURES
         self._target_dir = target_dir
         self._cpu_limit = cpu_limit
         self._after_check = after_check
@@ -129,6 +146,10 @@ class GradingPlugin:
             module = getattr(getattr(item, "module", None), "MODULE", None)
             record = self._classify(exc, exc.__traceback__, phase=phase,
                                     target_dir=self._target_dir, module=module)  # fmt: skip
+            if not isinstance(record, dict) or record.get("status") not in self._outcomes:
+                record = dict(status="error", message=_(  # something raised: never a pass
+                    "the grader could not tell what your code raised ({kind})").format(
+                    kind=type(exc).__name__))  # fmt: skip
             item.stash[_RECORD] = record
             if record["status"] == "not_run":
                 raise  # the grader's own skip: pytest reports it as a skip

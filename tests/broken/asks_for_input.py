@@ -1,0 +1,3 @@
+def gelu(x):
+    scale = float(input("scale? "))
+    return x * scale

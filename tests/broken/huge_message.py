@@ -1,0 +1,2 @@
+def gelu(x):
+    raise ValueError("x" * (70 * 2**20))

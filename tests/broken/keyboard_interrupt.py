@@ -1,0 +1,2 @@
+def gelu(x):
+    raise KeyboardInterrupt

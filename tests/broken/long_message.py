@@ -1,0 +1,2 @@
+def gelu(x):
+    raise ValueError("shape mismatch: " + "very long detail " * 300_000)
