@@ -23,6 +23,9 @@ STATUS_STYLE = {
     "missing": ("red", N_("file missing")),
     "not_a_file": ("red", N_("not a regular file")),
     "too_large": ("yellow", N_("too large to inspect; run check")),
+    "skipped": ("yellow", N_("checks skipped")),
+    "borrowed": ("red", N_("uses the answer")),
+    "tampered": ("red", N_("not graded")),
 }
 
 VERDICT_LABEL = {
@@ -30,6 +33,9 @@ VERDICT_LABEL = {
     "failed": ("red", N_("FAILED")),
     "error": ("red", N_("ERROR")),
     "not_started": ("dim", N_("NOT STARTED")),
+    "skipped": ("yellow", N_("SKIPPED")),
+    "borrowed": ("red", N_("BORROWED")),
+    "tampered": ("red", N_("NOT GRADED")),
 }
 
 
@@ -126,8 +132,8 @@ def render_verdict(
         if value:
             console.print("  " + line.format(text=escape(value)))
     if verdict.diagnosis_text:
-        label = escape(_("diagnosis:"))
-        console.print(f"  [yellow]{label}[/] {escape(verdict.diagnosis_text)}")
+        console.print("  " + _("[yellow]diagnosis:[/] {text}").format(
+            text=escape(verdict.diagnosis_text)))  # fmt: skip
     console.print("  " + _("next: bertprep hint {id} --level {level}").format(
         id=exercise.id, level=min(3, hint_level + 1)))  # fmt: skip
 

@@ -189,3 +189,33 @@ def install_click_translations() -> None:
             module._ = _
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext
+    _translate_vendored_click()
+
+
+def _translate_vendored_click() -> None:
+    """typer 0.29 ships its own copy of click (``typer._click``) whose help option text and
+    "Usage:" prefix are plain English literals: translate those two where they are used."""
+    try:
+        from typer._click import core, formatting
+    except ImportError:
+        return
+    if getattr(core.Command.get_help_option, "translated", False):
+        return
+    get_help_option = core.Command.get_help_option
+    write_usage = formatting.HelpFormatter.write_usage
+
+    def translated_help_option(self, ctx):
+        option = get_help_option(self, ctx)
+        if option is not None:
+            option.help = _("Show this message and exit.")
+        return option
+
+    def translated_usage(self, prog, args="", prefix=None):
+        if prefix is None:
+            prefix = _("Usage:")
+            prefix += "" if prefix.endswith("：") else " "  # a full-width colon has its space
+        return write_usage(self, prog, args, prefix)
+
+    translated_help_option.translated = True
+    core.Command.get_help_option = translated_help_option
+    formatting.HelpFormatter.write_usage = translated_usage
