@@ -344,7 +344,8 @@ def interview(
     target: str = typer.Option("exercises", help=_("where the coding round's code lives")),
     seed: int | None = typer.Option(None, help=_("fix the order of new questions")),
     bank: Path | None = typer.Option(None, help=BANK_HELP),
-    coding_round: rounds.CodingRound = typer.Option("exercise", help=rounds.CODING_ROUND_HELP),
+    coding_round: rounds.CodingRound = typer.Option("exercise",
+                                                    help=_(rounds.CODING_ROUND_HELP)),
 ) -> None:
     from grader.interview.review import Deck
     from grader.interview.session import InterviewPlan, run_interview

@@ -14,9 +14,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from grader.i18n import N_, _
+
 CodingRound = Enum("CodingRound", {k: k for k in ("exercise", "drill", "debug")}, type=str)
-CODING_ROUND_HELP = ("what the coding round is: a plain exercise, a drill of a passed exercise, "
-                     "or a debug round (a whole BertModel with seeded bugs)")  # fmt: skip
+# Translated where it is used (this module is imported before the language is chosen).
+CODING_ROUND_HELP = N_("what the coding round is: a plain exercise, a drill of a passed "
+                       "exercise, or a debug round (a whole BertModel with seeded bugs)")
 
 
 def drills_due(catalogue, progress) -> int:
@@ -32,10 +35,10 @@ def refuse_while_drilling(exercise) -> None:
 
     running = running_drill(exercise.id)
     if running is not None:
-        Console(stderr=True, highlight=False).print(
-            f"[red]A drill of {exercise.id} is running ({escape(str(running.get('folder')))}): "
-            "its hints and solution stay locked until the drill ends.[/]"
-        )
+        message = _("A drill of {id} is running ({folder}): its hints and solution stay locked "
+                    "until the drill ends.").format(id=exercise.id,
+                                                    folder=running.get("folder"))  # fmt: skip
+        Console(stderr=True, highlight=False).print(f"[red]{escape(message)}[/]")
         raise typer.Exit(1)
 
 
@@ -43,18 +46,21 @@ def register_rounds(app: typer.Typer, console: Console, lang_option, language_ty
                     resolve_id) -> None:  # fmt: skip
     """Add ``bertprep drill`` and ``bertprep debug`` to ``app``."""
 
-    @app.command(help="Spaced repetition over code: write a passed exercise again from its "
-                 "blank stub, against the clock, graded on every save; how it went schedules "
-                 "the next drill (FSRS). Hints and solutions are locked while it runs.")
+    @app.command(help=_("Spaced repetition over code: write a passed exercise again from its "
+                        "blank stub, against the clock, graded on every save; how it went "
+                        "schedules the next drill (FSRS). Hints and solutions are locked while "
+                        "it runs."))  # fmt: skip
     def drill(
         exercise_id: str | None = typer.Argument(
-            None, help="a passed exercise to drill now (default: the most overdue drill)"
+            None, help=_("a passed exercise to drill now (default: the most overdue drill)")
         ),
-        list_due: bool = typer.Option(False, "--list", help="show every drill and when it is due"),
+        list_due: bool = typer.Option(False, "--list",
+                                      help=_("show every drill and when it is due")),
         minutes: float | None = typer.Option(
-            None, min=1, help="the countdown (default: from the exercise's size)"
+            None, min=1, help=_("the countdown (default: from the exercise's size)")
         ),
-        editor: bool = typer.Option(True, "--editor/--no-editor", help="open $EDITOR on the file"),
+        editor: bool = typer.Option(True, "--editor/--no-editor",
+                                    help=_("open $EDITOR on the file")),
         lang: language_type | None = lang_option,
     ) -> None:
         from grader.catalogue import load_catalogue
@@ -65,22 +71,23 @@ def register_rounds(app: typer.Typer, console: Console, lang_option, language_ty
         raise typer.Exit(drill_command(console, catalogue, exercise, list_only=list_due,
                                        minutes=minutes, editor=editor))  # fmt: skip
 
-    @app.command(help="The debug round: a whole BertModel with seeded bugs, checked on the real "
-                 "weights on every save (where it first differs from BERT, how many bugs are "
-                 "left), then a debrief. --check [PATH] checks once; --hint points at one "
-                 "remaining bug of the latest round.")
+    @app.command(help=_("The debug round: a whole BertModel with seeded bugs, checked on the "
+                        "real weights on every save (where it first differs from BERT, how many "
+                        "bugs are left), then a debrief. --check [PATH] checks once; --hint "
+                        "points at one remaining bug of the latest round."))  # fmt: skip
     def debug(
         path: Path | None = typer.Argument(
-            None, help="with --check: the file to check (default: the latest round's)"
+            None, help=_("with --check: the file to check (default: the latest round's)")
         ),
-        bugs: int = typer.Option(4, min=1, max=10, help="how many bugs to seed"),
-        seed: int | None = typer.Option(None, help="the same seed gives the same bugs"),
+        bugs: int = typer.Option(4, min=1, max=10, help=_("how many bugs to seed")),
+        seed: int | None = typer.Option(None, help=_("the same seed gives the same bugs")),
         minutes: float | None = typer.Option(
-            None, min=1, help="the round's time (default: 5 per bug, at least 10)"
+            None, min=1, help=_("the round's time (default: 5 per bug, at least 10)")
         ),
-        check: bool = typer.Option(False, "--check", help="check a file once and exit"),
-        hint: bool = typer.Option(False, "--hint", help="a hint for the latest round"),
-        editor: bool = typer.Option(True, "--editor/--no-editor", help="open $EDITOR on the file"),
+        check: bool = typer.Option(False, "--check", help=_("check a file once and exit")),
+        hint: bool = typer.Option(False, "--hint", help=_("a hint for the latest round")),
+        editor: bool = typer.Option(True, "--editor/--no-editor",
+                                    help=_("open $EDITOR on the file")),
         lang: language_type | None = lang_option,
     ) -> None:
         from grader.debug.round import check_command, hint_command, run_debug

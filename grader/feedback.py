@@ -68,10 +68,10 @@ def print_overview(
     console.print(_("{done}/{total} exercises passed.").format(
         done=done, total=len(catalogue.exercises)))  # fmt: skip
     if drills_due == 1:
-        console.print("1 drill is due: run `bertprep drill` to write that exercise again.")
+        console.print(_("1 drill is due: run `bertprep drill` to write that exercise again."))
     elif drills_due > 1:
-        console.print(f"{drills_due} drills are due: run `bertprep drill` (or `bertprep drill "
-                      "--list`).")  # fmt: skip
+        console.print(_("{n} drills are due: run `bertprep drill` (or `bertprep drill "
+                        "--list`).").format(n=drills_due))  # fmt: skip
     upcoming = next_exercise(catalogue, progress)
     if upcoming is None:
         console.print(_("[green]Everything passes.[/] Try `bertprep verify` or the docs' "
