@@ -293,3 +293,18 @@ def test_an_interview_can_end_with_a_drill(home, tmp_path):
     assert result.coding.exercise.id == "gelu" and "drills" in str(result.coding.path)
     assert drill_deck().entries["gelu"].last_rating in ("Good", "Easy")
     assert "· gelu ·" in (home / "drills" / "log.md").read_text(encoding="utf-8")
+
+
+def test_with_nothing_to_drill_the_coding_round_is_a_plain_exercise(home, tmp_path):
+    from grader.interview.bank import load_bank
+
+    questions = load_bank(Path(__file__).parent / "fixtures" / "questions")
+    output = io.StringIO()
+    console = Console(file=output, width=200, highlight=False)
+    plan = InterviewPlan(minutes=10, max_questions=1, coding=True, coding_round="drill", seed=1)
+    stdin = io.StringIO("my answer\n\nnone\n\nn\nskip\n\n")
+    result = InterviewSession(ScriptedIO(stdin, console), plan, questions,
+                              Deck(tmp_path / "review.json")).run()  # fmt: skip
+    assert "nothing to drill" in output.getvalue()
+    assert result.coding is not None and result.coding.status == "skipped"
+    assert "exercises" in str(result.coding.path) and not (home / "drills").exists()

@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.panel import Panel
 
-from grader.catalogue import Exercise
+from grader.debug.grading import EXERCISE as DEBUG_EXERCISE
 from grader.debug.report import remaining, render_check
 from grader.debug.round import DebugRound, finish
 from grader.drill.schedule import drill_cards, drill_deck
@@ -35,19 +35,19 @@ from grader.progress import Progress
 MIN_ROUND_S = 60
 GRADING_FLOOR_S = 30
 INTERVIEW_BUGS = 3
-DEBUG_EXERCISE = Exercise(
-    id="debug-round", title="Find the bugs in a whole BertModel", file="broken_bert.py",
-    blog=(), prerequisites=(), hints=("", "", ""), docs="exercises/bert_model.md",
-    mistakes=(), summary="A BertModel with seeded bugs, checked on the real weights.",
-)  # fmt: skip
 
 
-def interview_round(session, session_end: float, grade: Callable) -> CodingResult | None:
+def interview_round(session, turns, session_end: float, grade: Callable) -> CodingResult | None:
     """``session``: the InterviewSession; ``grade``: its grade_within(exercise, folder,
-    budget, catalogue) -> CodingResult."""
+    budget, catalogue) -> CodingResult. With no passed exercise to drill, the round is a
+    plain exercise, as without ``--coding-round``."""
     if session.plan.coding_round == "debug":
         return debug_round(session, session_end)
-    return drill_round(session, session_end, grade)
+    result = drill_round(session, session_end, grade)
+    if result is NOTHING_TO_DRILL:
+        session.plan.coding_round = "exercise"
+        return session.coding_round(turns, session_end)
+    return result
 
 
 def _wait(session, session_end: float, text: str) -> tuple[str, float, float, float]:
@@ -62,14 +62,18 @@ def _wait(session, session_end: float, text: str) -> tuple[str, float, float, fl
     return reply.text.strip().lower(), io.clock() - started, deadline - started, budget
 
 
-def drill_round(session, session_end: float, grade: Callable) -> CodingResult | None:
+NOTHING_TO_DRILL = CodingResult(DEBUG_EXERCISE, Path(), "skipped")  # a marker, never shown
+
+
+def drill_round(session, session_end: float, grade: Callable) -> CodingResult:
     console, io = session.console, session.io
     console.rule(f"[bold]{session.ui['coding']}[/]: drill")
     now = io.now()
     cards = drill_cards(session.catalogue, Progress.load(), drill_deck(), now)
     if not cards:
-        console.print("No exercise passes yet, so there is nothing to drill: pass one first.")
-        return None
+        console.print("No exercise passes yet, so there is nothing to drill: this coding round "
+                      "is a plain exercise instead.")  # fmt: skip
+        return NOTHING_TO_DRILL
     exercise = cards[0].exercise  # soonest due, most overdue first
     folder, _pieces = prepare(exercise, session.catalogue, Progress.load())
     path = folder / exercise.file

@@ -280,7 +280,7 @@ class InterviewSession:
         if self.plan.coding_round in ("drill", "debug"):  # instead of a plain exercise
             from grader.drill.rounds import interview_round
 
-            return interview_round(self, session_end, grade_within)
+            return interview_round(self, turns, session_end, grade_within)
         io, ui = self.io, self.ui
         exercise = self.pick_exercise(turns)
         self.console.print()
