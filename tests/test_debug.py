@@ -168,6 +168,20 @@ def test_a_fix_counts_by_what_the_code_does_not_how_it_is_written(state, tmp_pat
     assert result["passed"] and remaining(result) == 0
 
 
+def test_a_fix_through_a_helper_method_the_learner_added_counts(state, tmp_path):
+    bug, other = BY_ID["mha_merge_without_transpose"], BY_ID["gelu_tanh_approximation"]
+    path = write(tmp_path / "broken_bert.py", broken_source([bug, other], 6))
+    text = path.read_text(encoding="utf-8").replace(
+        "return x.reshape(batch, seq, self.num_heads * self.head_size)",
+        "return self._heads_last(x).reshape(batch, seq, -1)\n\n"
+        "    def _heads_last(self, x):\n        return x.permute(0, 2, 1, 3)",
+    )
+    result = grade_file(write(path, text), [bug.id, other.id], state)
+    assert result["bugs"][bug.id]["status"] == "fixed"
+    assert result["bugs"][other.id]["status"] == "remaining"
+    assert remaining(result) == 1 and not result["passed"]
+
+
 def test_a_new_bug_in_a_fixed_place_keeps_it_counted(state, tmp_path):
     bug = BY_ID["softmax_over_queries"]
     path = write(tmp_path / "broken_bert.py", broken_source([bug], 5))

@@ -188,8 +188,9 @@ def test_a_drill_saved_as_the_solution_passes_and_is_rated(home, worker):
 def test_a_drill_left_as_the_stub_is_rated_again(home, worker):
     passed(home, "gelu")
     clock = Clock()
-    result, text = drill("gelu", worker, clock, [], minutes=5)
+    result, text = drill("gelu", worker, clock, [("key", "")], minutes=5)  # Enter, then q
     assert not result.passed and result.ended == "quit" and result.rating == Rating.Again
+    assert result.verdicts == ["not_started"] and result.failing_saves == 0  # not a save
     assert drill_deck().entries["gelu"].last_rating == "Again"
     assert "Not passed, 0 failing saves: rated Again" in text
     stub = sorted((home / "drills").glob("*-gelu"))[-1] / "e02_gelu.py"

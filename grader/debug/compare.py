@@ -286,10 +286,18 @@ def transplanted(units: tuple[str, ...], learner: types.ModuleType, clean: types
                 raise LookupError(f"{unit} is not in your file any more")
             restore.append((owner, name, vars(owner)[name]))
             setattr(owner, name, _rebind(found, namespace))
+            if owner_name:  # helper methods the learner added to that class come along
+                for extra, value in vars(theirs).items():
+                    if isinstance(value, types.FunctionType) and extra not in vars(owner):
+                        restore.append((owner, extra, None))
+                        setattr(owner, extra, _rebind(value, namespace))
         yield
     finally:
         for owner, name, value in reversed(restore):
-            setattr(owner, name, value)
+            if value is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
 
 
 def probe_bugs(bug_ids: list[str], learner: types.ModuleType, clean: types.ModuleType,

@@ -24,7 +24,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from grader.catalogue import Catalogue, Exercise
-from grader.drill.loop import Events, SaveEvents, TimedLoop, grade_one, open_in_editor
+from grader.drill.loop import (
+    Events,
+    SaveEvents,
+    TimedLoop,
+    folder_digest,
+    grade_one,
+    open_in_editor,
+)
 from grader.drill.schedule import default_minutes, drill_cards, drill_deck, drill_rating
 from grader.drill.workspace import SOURCES, drills_dir, lock, prepare, running_drill, unlock
 from grader.interview.review import interval_text
@@ -82,7 +89,10 @@ class Drill:
         return sorted(self.folder.glob("*.py"))
 
     def run(self, result: DrillResult, events: Events, stdin_is_terminal: bool = False) -> None:
+        counted = folder_digest(self.files())  # Enter on code already graded is not a save
+
         def grade() -> bool:
+            nonlocal counted
             verdict = ungradable_verdicts([self.exercise], self.folder).get(self.exercise.id)
             if verdict is None:
                 verdict = grade_one(self.exercise.id, self.folder, self.worker, self.catalogue,
@@ -93,7 +103,10 @@ class Drill:
             if verdict.status == "passed":
                 result.passed, result.seconds = True, self.clock() - self.started
                 return True
-            result.failing_saves += 1
+            current = folder_digest(self.files())
+            if current != counted:
+                counted = current
+                result.failing_saves += 1
             return False
 
         def hint() -> None:
@@ -148,10 +161,10 @@ def conclude(console: Console, result: DrillResult, now: datetime) -> None:
                    f"{clock_text(result.minutes * 60)}")  # fmt: skip
     else:
         outcome = "Not passed"
-    when = interval_text(entry.card.due, now)
+    when = f"{entry.card.due.astimezone():%Y-%m-%d %H:%M}"
     console.print(f"[bold]{outcome}, {result.failing_saves} failing saves: rated "
-                  f"{result.rating.name}.[/] Next drill of {result.exercise.id} {when}. "
-                  f"Logged in {escape(str(log))}.")  # fmt: skip
+                  f"{result.rating.name}.[/] The next drill of {result.exercise.id} is due "
+                  f"{when}. Logged in {escape(str(log))}.")  # fmt: skip
 
 
 def run_drill(console: Console, exercise: Exercise, catalogue: Catalogue, *,
