@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise, load_catalogue
+from grader.drill.workspace import running_drill
 from grader.feedback import render_verdict
 from grader.i18n import N_, _
 from grader.progress import Progress, file_digest
@@ -146,6 +147,9 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
                         break  # Ctrl-D; without a terminal, keep watching files
                 elif value in ("q", "quit"):
                     break
+                elif value == "h" and running_drill(watcher.current.id):
+                    console.print(_("Hints are locked while a drill of {id} is running.").format(
+                        id=watcher.current.id))  # fmt: skip
                 elif value == "h":
                     level = min(3, progress.hint_level_seen(watcher.current.id) + 1)
                     console.print(_("hint {level}/3: {hint}").format(
