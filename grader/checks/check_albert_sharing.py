@@ -25,6 +25,7 @@ from grader.checks.strategies import (
     seeds,
     token_batches,
 )
+from grader.i18n import _
 from reference import additive_attention_mask
 from reference.variants import albert as ref
 
@@ -51,11 +52,17 @@ def small_config(**overrides) -> ref.AlbertConfig:
 
 
 def describe(config: ref.AlbertConfig) -> str:
-    return (f"vocab={config.vocab_size}, embedding_size E={config.embedding_size}, hidden "
-            f"H={config.hidden_size}, heads={config.num_attention_heads}, "
-            f"intermediate={config.intermediate_size}, layers L={config.num_hidden_layers}, "
-            f"groups G={config.num_hidden_groups}, layers per group="
-            f"{config.inner_group_num}, {config.hidden_act}")  # fmt: skip
+    return (_("vocab={vocab_size}, embedding_size E={embedding_size}, hidden "
+              "H={hidden_size}, heads={num_attention_heads}, "
+              "intermediate={intermediate_size}, layers L={num_hidden_layers}, "
+              "groups G={num_hidden_groups}, layers per group="
+              "{inner_group_num}, {hidden_act}").format(
+        vocab_size=config.vocab_size, embedding_size=config.embedding_size,
+        hidden_size=config.hidden_size, num_attention_heads=config.num_attention_heads,
+        intermediate_size=config.intermediate_size, num_hidden_layers=config.num_hidden_layers,
+        num_hidden_groups=config.num_hidden_groups, inner_group_num=config.inner_group_num,
+        hidden_act=config.hidden_act
+    ))  # fmt: skip
 
 
 def count(module: torch.nn.Module) -> int:
@@ -88,10 +95,14 @@ def test_parameter_count_is_albert_s(learner):
     parts = ", ".join(f"{name} {count(module)}" for name, module in mine.named_children())
     albert = ref.AlbertModel(config)
     fail(
-        f"your AlbertModel has {got} parameters, ALBERT with this config has {want}: "
-        f"embeddings {count(albert.embeddings)} (at width E), encoder {count(albert.encoder)} "
-        f"(the E -> H projection and {config.num_hidden_groups} layer groups), pooler "
-        f"{count(albert.pooler)}; yours: {parts}",
+        _("your AlbertModel has {got} parameters, ALBERT with this config has {want}: "
+          "embeddings {embeddings} (at width E), encoder {encoder} "
+          "(the E -> H projection and {groups} layer groups), pooler "
+          "{pooler}; yours: {parts}").format(
+            got=got, want=want, embeddings=count(albert.embeddings),
+            encoder=count(albert.encoder), groups=config.num_hidden_groups,
+            pooler=count(albert.pooler), parts=parts
+        ),
         inputs=describe(config),
         diagnosis=wrong.get(got),
     )
@@ -104,9 +115,11 @@ def test_depth_costs_no_parameters(learner):
               for layers in (2, 8)}  # fmt: skip
     if counts[2] != counts[8]:
         fail(
-            f"2 layers hold {counts[2]} parameters but 8 layers hold {counts[8]}: every layer "
-            f"got its own weights. ALBERT's layers share them: the encoder holds "
-            f"num_hidden_groups groups and runs them num_hidden_layers times",
+            _("2 layers hold {counts_2} parameters but 8 layers hold {counts_8}: every layer "
+              "got its own weights. ALBERT's layers share them: the encoder holds "
+              "num_hidden_groups groups and runs them num_hidden_layers times").format(
+                counts_2=counts[2], counts_8=counts[8]
+            ),
             inputs=describe(small_config(num_hidden_groups=1)).replace("layers L=4", "L=2 and 8"),
             diagnosis="albert_layers_not_shared",
         )
@@ -128,7 +141,9 @@ def run(model, case: TokenBatch, inputs: str) -> tuple[torch.Tensor, torch.Tenso
         result = model(case.input_ids, attention_mask=case.attention_mask,
                        token_type_ids=case.token_type_ids)  # fmt: skip
     if not isinstance(result, tuple | list) or len(result) != 2:
-        fail(f"return a pair (last_hidden_state, pooler_output), got {type(result).__name__}",
+        fail(_("return a pair (last_hidden_state, pooler_output), got {kind}").format(
+            kind=type(result).__name__
+        ),
              inputs=inputs)  # fmt: skip
     batch, seq = case.input_ids.shape
     hidden = model.config.hidden_size

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import Variants, describe, expect_close, expect_tensor, fail
 from grader.checks.strategies import SCALES, non_contiguous, padding_masks, randn, seeds
+from grader.i18n import _
 from reference import scaled_dot_product_attention
 from reference.variants.alibi import alibi_bias as reference_bias
 from reference.variants.alibi import alibi_slopes as reference_slopes
@@ -104,17 +105,18 @@ class Case:
         b, h, s, d = self.query.shape
         parts = [describe(batch=b, heads=h, seq=s, d_head=d)]
         if self.mask is None:
-            parts.append("no attention_mask")
+            parts.append(_("no attention_mask"))
         else:
             rows = []
             for row, values in enumerate(self.mask.tolist()):
                 n = values.count(0)
                 if n:
-                    side = "left" if values[:n] == [0] * n else "right"
-                    rows.append(f"row {row} {side}-padded by {n}")
-            parts.append(", ".join(rows) or "attention_mask with no padding")
+                    left = values[:n] == [0] * n
+                    rows.append((_("row {row} left-padded by {n}") if left
+                                 else _("row {row} right-padded by {n}")).format(row=row, n=n))
+            parts.append(", ".join(rows) or _("attention_mask with no padding"))
         if not self.query.is_contiguous():
-            parts.append("non-contiguous inputs")
+            parts.append(_("non-contiguous inputs"))
         return "; ".join(parts)
 
 
@@ -163,7 +165,9 @@ def call_attention(alibi, case: Case):
     result = alibi.alibi_attention(case.query, case.key, case.value, case.mask)
     if not isinstance(result, tuple | list) or len(result) != 2:
         fail(
-            f"alibi_attention should return (context, probs), got {type(result).__name__}",
+            _("alibi_attention should return (context, probs), got {kind}").format(
+                kind=type(result).__name__
+            ),
             inputs=case.describe(),
         )
     b, h, s, d = case.query.shape
@@ -297,18 +301,18 @@ def test_bias_depends_only_on_the_distance(alibi):
     )
     if not torch.allclose(long[:, 1:, 1:], long[:, :-1, :-1]):
         fail(
-            "bias[h, i, j] should equal bias[h, i + 1, j + 1]: it may depend on i - j only",
+            _("bias[h, i, j] should equal bias[h, i + 1, j + 1]: it may depend on i - j only"),
             inputs="num_heads=8, q_len=32",
         )
     if not torch.allclose(long[:, :5, :5], short):
         fail(
-            "the bias for 5 tokens should be the top-left block of the bias for 32 tokens",
+            _("the bias for 5 tokens should be the top-left block of the bias for 32 tokens"),
             inputs="num_heads=8, q_len=5 and q_len=32",
         )
     if not torch.allclose(long[:, -1:], last):
         fail(
-            "one query over 32 keys (decoding with a cache) should get the last row of the "
-            "32 x 32 bias: the query is the last position",
+            _("one query over 32 keys (decoding with a cache) should get the last row of the "
+              "32 x 32 bias: the query is the last position"),
             inputs="num_heads=8, q_len=1, kv_len=32",
         )
 
@@ -318,28 +322,30 @@ def test_equal_scores_decay_geometrically_with_distance(alibi):
     heads, seq = 4, 6
     zeros = torch.zeros(1, heads, seq, 2)
     case = Case(zeros, randn((1, heads, seq, 2), 1), randn((1, heads, seq, 2), 2), None)
-    _, probs = call_attention(alibi, case)
+    _unused, probs = call_attention(alibi, case)
     last = probs[0, :, -1]  # (heads, seq): the last query over all keys
     ratios = last[:, 1:] / last[:, :-1]  # weight of key j + 1 over key j (one token closer)
-    inputs = "batch=1, heads=4, seq=6; all queries zero, so only the bias shapes the weights"
+    inputs = _("batch=1, heads=4, seq=6; all queries zero, so only the bias shapes the weights")
     if not torch.allclose(ratios, ratios[:, :1].expand_as(ratios), rtol=1e-4):
         fail(
-            "with equal content scores the weights should be geometric in the distance "
-            f"(constant ratio per head); got ratios {ratios[0].tolist()} for head 0",
+            _("with equal content scores the weights should be geometric in the distance "
+              "(constant ratio per head); got ratios {ratios} for head 0").format(
+                ratios=ratios[0].tolist()
+            ),
             inputs=inputs,
         )
     if bool((ratios < 1).any()):
         fail(
-            "with equal content scores, keys further back get *more* weight: the bias must "
-            "penalise distance (-m · (i - j))",
+            _("with equal content scores, keys further back get *more* weight: the bias must "
+              "penalise distance (-m · (i - j))"),
             inputs=inputs,
             diagnosis="alibi_bias_rewards_distance",
         )
     slopes = ratios[:, 0].log()  # exp(m) per token
     if not bool((slopes[:-1] > slopes[1:]).all()):
         fail(
-            f"head 0 should forget fastest and the last head slowest; per-token decay rates "
-            f"{slopes.tolist()}",
+            _("head 0 should forget fastest and the last head slowest; per-token decay rates "
+              "{slopes}").format(slopes=slopes.tolist()),
             inputs=inputs,
         )
 
@@ -349,25 +355,27 @@ def test_steep_heads_ignore_tokens_far_beyond_a_short_context(alibi):
     heads, seq, d_head = 8, 64, 4
     q, k = randn((1, heads, seq, d_head), 3, 0.1), randn((1, heads, seq, d_head), 4, 0.1)
     v = randn((1, heads, seq, d_head), 5)
-    context, _ = call_attention(alibi, Case(q, k, v, None))
+    context, _unused = call_attention(alibi, Case(q, k, v, None))
     far_k, far_v = k.clone(), v.clone()
     far_k[:, :, :23] = randn((1, heads, 23, d_head), 6, 0.1)
     far_v[:, :, :23] = randn((1, heads, 23, d_head), 7, 5.0)
-    changed, _ = call_attention(alibi, Case(q, far_k, far_v, None))
+    changed, _unused = call_attention(alibi, Case(q, far_k, far_v, None))
     change = (changed - context)[0, :, -1].abs().amax(-1)  # per head, at the last position
     inputs = (
-        "batch=1, heads=8 (slopes 1/2 .. 1/256), seq=64, small queries and keys; keys "
-        "and values of tokens 0..22 (41 or more back from the last) changed"
+        _("batch=1, heads=8 (slopes 1/2 .. 1/256), seq=64, small queries and keys; keys "
+          "and values of tokens 0..22 (41 or more back from the last) changed")
     )
     if change[0] > 1e-5:
         fail(
-            f"the steepest head's (slope 1/2) last output changed by {float(change[0]):.3g} "
-            "when only tokens 41 or more back changed: their weight should be about e^-20",
+            _("the steepest head's (slope 1/2) last output changed by {change:.3g} when only "
+              "tokens 41 or more back changed: their weight should be about e^-20").format(
+                change=float(change[0])
+            ),
             inputs=inputs,
         )
     if change[-1] < 1e-3:
         fail(
-            "the gentlest head (slope 1/256) should still see tokens 41 back, but its output "
-            "did not change",
+            _("the gentlest head (slope 1/256) should still see tokens 41 back, but its output "
+              "did not change"),
             inputs=inputs,
         )

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import Variants, expect_close, expect_tensor, fail
 from grader.checks.strategies import SCALES, non_contiguous, padding_masks, randn, seeds
+from grader.i18n import _
 from reference import additive_attention_mask, scaled_dot_product_attention
 from reference.variants.masks import causal_padding_mask, to_additive
 
@@ -54,27 +55,27 @@ class Case:
         b, h, s, d = self.query.shape
         parts = [f"batch={b}, heads={h}, seq={s}, d_head={d}", describe_padding(self.mask)]
         if self.scale != 1.0:
-            parts.append(f"queries and keys scaled by {self.scale:g}")
+            parts.append(_("queries and keys scaled by {scale:g}").format(scale=self.scale))
         if not self.contiguous:
-            parts.append("non-contiguous inputs")
+            parts.append(_("non-contiguous inputs"))
         return "; ".join(parts)
 
 
 def describe_padding(mask: torch.Tensor | None) -> str:
     if mask is None:
-        return "no attention_mask"
+        return _("no attention_mask")
     rows = []
     for row, values in enumerate(mask.tolist()):
         padded = values.count(0)
         if not padded:
             continue
         if values[:padded] == [0] * padded:
-            rows.append(f"row {row} left-padded by {padded}")
+            rows.append(_("row {row} left-padded by {n}").format(row=row, n=padded))
         elif values[-padded:] == [0] * padded:
-            rows.append(f"row {row} right-padded by {padded}")
+            rows.append(_("row {row} right-padded by {n}").format(row=row, n=padded))
         else:
-            rows.append(f"row {row} mask {values}")
-    return ", ".join(rows) if rows else "attention_mask with no padding"
+            rows.append(_("row {row} mask {values}").format(row=row, values=values))
+    return ", ".join(rows) if rows else _("attention_mask with no padding")
 
 
 @st.composite
@@ -157,7 +158,8 @@ def expected(case: Case):
 def call(attention, case: Case, is_causal: bool = True):
     result = attention(case.query, case.key, case.value, case.mask, is_causal)
     if not isinstance(result, tuple | list) or len(result) != 2:
-        fail(f"return a pair (context, probs), got {type(result).__name__}", inputs=case.describe())
+        fail(_("return a pair (context, probs), got {kind}").format(kind=type(result).__name__),
+             inputs=case.describe())  # fmt: skip
     b, h, s, d = case.query.shape
     context, probs = result
     expect_tensor(
@@ -207,7 +209,8 @@ def compare(attention, case: Case) -> None:
 def test_mask_shape_and_values(mask_fn):
     """causal_mask gives (batch, 1, seq, seq): 0 where allowed, finfo(dtype).min elsewhere"""
     mask = torch.tensor([[1, 1, 1, 0], [0, 0, 1, 1]])
-    inputs = "attention_mask [[1, 1, 1, 0], [0, 0, 1, 1]] (row 0 right-padded, row 1 left-padded)"
+    inputs = _("attention_mask [[1, 1, 1, 0], [0, 0, 1, 1]] (row 0 right-padded, row 1 "
+               "left-padded)")  # fmt: skip
     got = expect_tensor(
         mask_fn(mask, torch.float32),
         name="mask",
@@ -218,8 +221,8 @@ def test_mask_shape_and_values(mask_fn):
     )
     if torch.isneginf(got).any():
         fail(
-            "the mask holds -inf: a query with no allowed key then softmaxes to NaN (the first "
-            "query of a left-padded row); use torch.finfo(dtype).min",
+            _("the mask holds -inf: a query with no allowed key then softmaxes to NaN (the first "
+              "query of a left-padded row); use torch.finfo(dtype).min"),
             inputs=inputs,
             diagnosis="causal_mask_negative_infinity",
         )
@@ -228,7 +231,8 @@ def test_mask_shape_and_values(mask_fn):
     if not bool(((got == 0) | (got == blocked_value)).all()):
         odd = sorted({float(v) for v in got[(got != 0) & (got != blocked_value)].tolist()})[:3]
         fail(
-            f"mask values should be 0.0 (allowed) or torch.finfo(dtype).min (blocked), found {odd}",
+            _("mask values should be 0.0 (allowed) or torch.finfo(dtype).min (blocked), found "
+              "{odd}").format(odd=odd),
             inputs=inputs,
         )
     patterns = allowed_patterns(mask)
@@ -245,8 +249,10 @@ def test_mask_shape_and_values(mask_fn):
         want_keys = patterns["right"][row, 0, query].nonzero().flatten().tolist()
         got_keys = allowed[row, 0, query].nonzero().flatten().tolist()
         fail(
-            f"query {query} of batch row {row} may attend to keys {got_keys}; it should see "
-            f"keys {want_keys} (real keys not in its future)",
+            _("query {query} of batch row {row} may attend to keys {got_keys}; it should see "
+              "keys {want_keys} (real keys not in its future)").format(
+                query=query, row=row, got_keys=got_keys, want_keys=want_keys
+            ),
             inputs=inputs,
             diagnosis=diagnosis,
         )
@@ -260,8 +266,8 @@ def test_mask_follows_the_dtype(mask_fn):
     got = expect_tensor(got, name="mask", shape=(1, 1, 3, 3), dtype=torch.float16, inputs=inputs)
     if not torch.isfinite(got).all():
         fail(
-            "the float16 mask holds -inf (a constant like -1e9 overflows float16): use "
-            "torch.finfo(dtype).min",
+            _("the float16 mask holds -inf (a constant like -1e9 overflows float16): use "
+              "torch.finfo(dtype).min"),
             inputs=inputs,
             diagnosis="causal_mask_negative_infinity",
         )
@@ -302,18 +308,19 @@ def test_the_future_does_not_change_the_past(attention):
     """changing the keys and values after position t leaves the outputs up to t unchanged"""
     case = fixed_case(5)
     case = Case(case.query, case.key, case.value, torch.ones(2, 4, dtype=torch.long))
-    context, _ = call(attention, case)
+    context, _unused = call(attention, case)
     for t in range(3):
         key, value = case.key.clone(), case.value.clone()
         key[:, :, t + 1 :] = randn(key[:, :, t + 1 :].shape, 10 + t, 5.0)
         value[:, :, t + 1 :] = randn(value[:, :, t + 1 :].shape, 20 + t, 5.0)
         changed = Case(case.query, key, value, case.mask)
-        context_changed, _ = call(attention, changed)
+        context_changed, _unused = call(attention, changed)
         if not torch.allclose(context_changed[:, :, : t + 1], context[:, :, : t + 1], atol=1e-5):
             fail(
-                f"changing the keys and values after position {t} changed the output at "
-                f"positions 0..{t}: query {t} sees the future",
-                inputs=f"batch=2, heads=2, seq=4, d_head=3, no padding; tokens {t + 1}.. changed",
+                _("changing the keys and values after position {t} changed the output at "
+                  "positions 0..{t}: query {t} sees the future").format(t=t),
+                inputs=_("batch=2, heads=2, seq=4, d_head=3, no padding; tokens {first}.. "
+                         "changed").format(first=t + 1),
                 diagnosis="causal_future_visible" if t + 1 < 4 else None,
             )
 
@@ -325,8 +332,8 @@ def test_rows_sum_to_one_and_nothing_is_nan(attention):
     inputs = case.describe()
     if not (torch.isfinite(probs).all() and torch.isfinite(context).all()):
         fail(
-            "probs or context hold NaN/inf: with left padding the first queries of a row have "
-            "no allowed key, and softmax over all -inf is NaN; mask with finfo(dtype).min",
+            _("probs or context hold NaN/inf: with left padding the first queries of a row have "
+              "no allowed key, and softmax over all -inf is NaN; mask with finfo(dtype).min"),
             inputs=inputs,
             diagnosis="causal_mask_negative_infinity",
         )
@@ -334,7 +341,9 @@ def test_rows_sum_to_one_and_nothing_is_nan(attention):
     sums = probs.sum(-1)[rows]
     if (sums - 1).abs().max() > 1e-4:
         fail(
-            f"rows of probs do not sum to 1 (off by up to {float((sums - 1).abs().max()):.3g})",
+            _("rows of probs do not sum to 1 (off by up to {off:.3g})").format(
+                off=float((sums - 1).abs().max())
+            ),
             inputs=inputs,
             diagnosis="causal_mask_after_softmax",
         )
@@ -342,7 +351,7 @@ def test_rows_sum_to_one_and_nothing_is_nan(attention):
     blocked &= rows[..., None].expand_as(probs)
     if probs[blocked].abs().max() > 1e-6:
         fail(
-            f"blocked keys (the future or padding) get weight up to "
-            f"{float(probs[blocked].abs().max()):.3g}",
+            _("blocked keys (the future or padding) get weight up to "
+              "{weight:.3g}").format(weight=float(probs[blocked].abs().max())),
             inputs=inputs,
         )

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import Variants, describe_mask, expect_close, expect_tensor, fail
 from grader.checks.strategies import final_example, make_generator, padding_masks, randn, seeds
+from grader.i18n import _
 from reference.variants import distillation as ref
 
 MODULE = "e32_distillation_loss"
@@ -68,8 +69,9 @@ def wrong_soft_losses(student, teacher, t: float) -> Variants:
 
 def compare_soft(learner, student, teacher, t: float) -> None:
     n, vocab = student.shape
-    inputs = (f"n={n} rows, vocab={vocab}, temperature={t:g}; logits up to "
-              f"{float(max(student.abs().max(), teacher.abs().max())):.3g} in size")  # fmt: skip
+    size = float(max(student.abs().max(), teacher.abs().max()))
+    inputs = _("n={n} rows, vocab={vocab}, temperature={t:g}; logits up to {size:.3g} in "
+               "size").format(n=n, vocab=vocab, t=t, size=size)  # fmt: skip
     got = scalar(learner.soft_target_loss(student.clone(), teacher.clone(), t), "loss_ce", inputs)
     want = ref.soft_target_loss(student, teacher, t)
     mistakes = wrong_soft_losses(student, teacher, t) if final_example() else None
@@ -107,13 +109,14 @@ def test_soft_target_loss_matches_the_reference(learner, case):
 
 def test_soft_target_loss_is_zero_for_a_perfect_student(learner):
     """the soft term is 0 when the student's logits equal the teacher's"""
-    _, teacher, t = fixed_soft_case()
-    inputs = "n=3 rows, vocab=5, temperature=2; student logits = teacher logits"
+    _unused, teacher, t = fixed_soft_case()
+    inputs = _("n=3 rows, vocab=5, temperature=2; student logits = teacher logits")
     same = scalar(learner.soft_target_loss(teacher.clone(), teacher.clone(), t), "loss_ce", inputs)
     if abs(float(same)) > 1e-6:
-        fail(f"the soft term is {float(same):.4g} for a student identical to its teacher: "
-             f"KL(p ‖ p) is 0 — is F.kl_div given log-probabilities first and probabilities "
-             f"second?", inputs=inputs, diagnosis="distil_kl_arguments_swapped")  # fmt: skip
+        fail(_("the soft term is {same:.4g} for a student identical to its teacher: "
+               "KL(p ‖ p) is 0 — is F.kl_div given log-probabilities first and probabilities "
+               "second?").format(same=float(same)), inputs=inputs,
+             diagnosis="distil_kl_arguments_swapped")  # fmt: skip
 
 
 def test_soft_term_gradient_hardly_depends_on_temperature(learner):
@@ -126,15 +129,16 @@ def test_soft_term_gradient_hardly_depends_on_temperature(learner):
         loss = learner.soft_target_loss(x, teacher.clone(), t)
         scalar(loss, "loss_ce", f"n=4 rows, vocab=10, temperature={t:g}").backward()
         if x.grad is None:
-            fail("the soft term has no gradient with respect to the student's logits: keep it "
-                 "in the autograd graph (no .item(), no .detach())")  # fmt: skip
+            fail(_("the soft term has no gradient with respect to the student's logits: keep it "
+                   "in the autograd graph (no .item(), no .detach())"))  # fmt: skip
         norms[t] = float(x.grad.norm())
     ratio = norms[5.0] / norms[10.0]
     if not 0.8 < ratio < 1.25:
         fail(
-            f"doubling T from 5 to 10 divided the gradient by {ratio:.2f}: the softened KL's "
-            f"gradient shrinks like 1/T², which the T² factor undoes (expect a ratio near 1)",
-            inputs="n=4 rows, vocab=10, logits of size ~0.5; gradient norms at T = 5 and 10",
+            _("doubling T from 5 to 10 divided the gradient by {ratio:.2f}: the softened KL's "
+              "gradient shrinks like 1/T², which the T² factor undoes (expect a ratio near "
+              "1)").format(ratio=ratio),
+            inputs=_("n=4 rows, vocab=10, logits of size ~0.5; gradient norms at T = 5 and 10"),
             diagnosis="distil_missing_t_squared" if 3.0 < ratio < 5.0 else None,
         )
 
@@ -201,13 +205,16 @@ def batches(draw):
 
 def compare_batch(learner, kwargs) -> None:
     batch, seq, vocab = kwargs["student_logits"].shape
-    inputs = (f"batch={batch}, seq={seq}, vocab={vocab}; {describe_mask(kwargs['attention_mask'])}"
-              f"; {int((kwargs['labels'] != -100).sum())} labelled tokens; temperature="
-              f"{kwargs['temperature']:g}; alpha_ce=5, alpha_mlm=2, alpha_cos=1")  # fmt: skip
+    inputs = _("batch={batch}, seq={seq}, vocab={vocab}; {mask}; {n} labelled tokens; "
+               "temperature={temperature:g}; alpha_ce=5, alpha_mlm=2, alpha_cos=1").format(
+        batch=batch, seq=seq, vocab=vocab, mask=describe_mask(kwargs["attention_mask"]),
+        n=int((kwargs["labels"] != -100).sum()), temperature=kwargs["temperature"])  # fmt: skip
     result = learner.distillation_loss(**{k: v.clone() if torch.is_tensor(v) else v
                                           for k, v in kwargs.items()})  # fmt: skip
     if not isinstance(result, tuple | list) or len(result) != 4:
-        fail(f"return (loss, loss_ce, loss_mlm, loss_cos), got {type(result).__name__}",
+        fail(_("return (loss, loss_ce, loss_mlm, loss_cos), got {kind}").format(
+            kind=type(result).__name__
+        ),
              inputs=inputs)  # fmt: skip
     want = ref.distillation_loss(**kwargs)
     real = kwargs["attention_mask"].bool()

@@ -32,6 +32,7 @@ from grader.checks.strategies import (
     seeds,
     token_batches,
 )
+from grader.i18n import _
 from reference.variants import electra as ref
 
 MODULE = "e31_electra_rtd"
@@ -126,7 +127,8 @@ def compare_labels(learner, original, corrupted) -> None:
     got = expect_tensor(got, name="labels", shape=tuple(original.shape), inputs=inputs,
                         shape_names="(batch, seq)")  # fmt: skip
     if got.dtype != torch.long:
-        fail(f"labels should be int64 (0/1), got {got.dtype}", inputs=inputs)
+        fail(_("labels should be int64 (0/1), got {dtype}").format(dtype=got.dtype),
+             inputs=inputs)  # fmt: skip
     mistakes = {"electra_labels_inverted": lambda: 1 - want}
     expect_close(got, want, name="labels", inputs=inputs, atol=0, rtol=0, mistakes=mistakes)
 
@@ -171,7 +173,9 @@ def compare_loss(learner, logits, labels, mask) -> None:
     batch, seq = logits.shape
     padding = "no attention_mask" if mask is None else describe_mask(mask)
     size = float(logits.abs().max())
-    inputs = f"batch={batch}, seq={seq}; {padding}; logits up to {size:.3g} in size"
+    inputs = _("batch={batch}, seq={seq}; {padding}; logits up to {size:.3g} in size").format(
+        batch=batch, seq=seq, padding=padding, size=size
+    )
     got = learner.replaced_token_detection_loss(logits.clone(), labels.clone(),
                                                 None if mask is None else mask.clone())  # fmt: skip
     got = expect_tensor(got, name="loss", shape=(), inputs=inputs,
@@ -217,14 +221,16 @@ def test_loss_ignores_padding(learner):
     noisy_logits, flipped = logits.clone(), labels.clone()
     noisy_logits[1, 3:] = torch.tensor([-20.0, 30.0, 5.0])
     flipped[1, 3:] = 1 - flipped[1, 3:]
-    inputs = "batch=2, seq=6; 3 padded in row 1; logits and labels changed at the padded positions"
+    inputs = _("batch=2, seq=6; 3 padded in row 1; logits and labels changed at the padded "
+               "positions")  # fmt: skip
     before = learner.replaced_token_detection_loss(logits, labels, mask)
     after = learner.replaced_token_detection_loss(noisy_logits, flipped, mask)
     before = expect_tensor(before, name="loss", shape=(), inputs=inputs)
     after = expect_tensor(after, name="loss", shape=(), inputs=inputs)
     if abs(float(after) - float(before)) > 1e-6:
-        fail(f"the loss moved from {float(before):.4g} to {float(after):.4g} when only padded "
-             f"positions changed: drop the positions where attention_mask is 0 before averaging",
+        fail(_("the loss moved from {before:.4g} to {after:.4g} when only padded positions "
+               "changed: drop the positions where attention_mask is 0 before averaging").format(
+            before=float(before), after=float(after)),
              inputs=inputs, diagnosis="electra_loss_over_padding")  # fmt: skip
 
 
@@ -233,14 +239,14 @@ def test_confident_right_answers_cost_nothing(learner):
     labels = torch.tensor([[1, 0, 0, 1, 0]])
     logits = (labels.float() * 2 - 1) * 30.0
     got = learner.replaced_token_detection_loss(logits, labels, None)
-    inputs = "batch=1, seq=5; no attention_mask; logits +30 where replaced, -30 where original"
+    inputs = _("batch=1, seq=5; no attention_mask; logits +30 where replaced, -30 where original")
     got = expect_tensor(got, name="loss", shape=(), inputs=inputs)
     if float(got) > 1e-6:
         twice = F.binary_cross_entropy_with_logits(torch.sigmoid(logits), labels.float())
         fail(
-            f"the loss is {float(got):.4g} although every prediction is right and confident: "
-            f"binary_cross_entropy_with_logits applies the sigmoid itself, so pass it the raw "
-            f"logits",
+            _("the loss is {got:.4g} although every prediction is right and confident: "
+              "binary_cross_entropy_with_logits applies the sigmoid itself, so pass it the raw "
+              "logits").format(got=float(got)),
             inputs=inputs,
             diagnosis="electra_sigmoid_twice" if abs(float(got) - float(twice)) < 1e-4 else None,
         )
@@ -281,12 +287,15 @@ def fixed_model_case():
 
 def compare_model(learner, config, seed, case: TokenBatch, labels) -> None:
     mine, reference = build(learner, config, seed)
-    inputs = f"{describe(config)}; {case.describe()}; labels given"
+    inputs = _("{dims}; {case}; labels given").format(dims=describe(config), case=case.describe())
+    no_labels_inputs = _("{dims}; {case}; no labels").format(dims=describe(config),
+                                                            case=case.describe())  # fmt: skip
     with torch.no_grad():
         result = mine(case.input_ids, case.attention_mask, case.token_type_ids, labels)
         want = reference(case.input_ids, case.attention_mask, case.token_type_ids, labels)
     if not isinstance(result, tuple | list) or len(result) != 2:
-        fail(f"return a pair (loss, logits), got {type(result).__name__}", inputs=inputs)
+        fail(_("return a pair (loss, logits), got {kind}").format(kind=type(result).__name__),
+             inputs=inputs)  # fmt: skip
     loss, logits = result
     real = None if case.attention_mask is None else case.attention_mask.bool()
     expect_close(logits, want.logits, name="logits", inputs=inputs, atol=ATOL, rtol=RTOL,
@@ -300,8 +309,8 @@ def compare_model(learner, config, seed, case: TokenBatch, labels) -> None:
         no_labels = mine(case.input_ids, case.attention_mask, case.token_type_ids)
     if not isinstance(no_labels, tuple | list) or len(no_labels) != 2 or no_labels[0] is not None:
         fail(
-            "without labels, return (None, logits)",
-            inputs=inputs.replace("labels given", "no labels"),
+            _("without labels, return (None, logits)"),
+            inputs=no_labels_inputs,
         )
 
 

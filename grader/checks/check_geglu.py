@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import Variants, describe, expect_close, expect_tensor, fail, load_weights
 from grader.checks.strategies import non_contiguous, randn, randomize_parameters_, seeds
+from grader.i18n import _
 from reference.variants.glu import GatedMLP as ReferenceGatedMLP
 
 MODULE = "e26_geglu"
@@ -80,7 +81,7 @@ def compare(mlp_cls, activation, hidden, intermediate, bias, batch, seq, seed, c
         f"{NAMES[activation]}; "
         + describe(batch=batch, seq=seq, hidden=hidden, intermediate=intermediate)
         + f"; bias={bias}"
-        + ("" if contiguous else "; non-contiguous hidden_states")
+        + ("" if contiguous else "; " + _("non-contiguous hidden_states"))
     )
     with torch.no_grad():
         got, want = mine(x), reference(x)
@@ -104,7 +105,7 @@ def compare(mlp_cls, activation, hidden, intermediate, bias, batch, seq, seed, c
 
 def test_loads_modernbert_mlp_weights_and_keeps_the_shape(mlp_cls):
     """loads a ModernBertMLP state dict (Wi to 2·intermediate, Wo); returns (batch, seq, hidden)"""
-    mine, _ = build(mlp_cls, 8, 12, "gelu", False, 0)
+    mine, _unused = build(mlp_cls, 8, 12, "gelu", False, 0)
     x = randn((2, 3, 8), 1)
     with torch.no_grad():
         got = mine(x)
@@ -113,7 +114,7 @@ def test_loads_modernbert_mlp_weights_and_keeps_the_shape(mlp_cls):
         name="output",
         shape=(2, 3, 8),
         dtype=torch.float32,
-        inputs="hidden=8, intermediate=12, no bias; x of shape (2, 3, 8)",
+        inputs=_("hidden=8, intermediate=12, no bias; x of shape (2, 3, 8)"),
         shape_names="(batch, seq, hidden)",
     )
 
@@ -135,9 +136,9 @@ def test_swiglu_matches_the_reference(mlp_cls, case):
 
 def test_the_gate_half_enters_linearly(mlp_cls):
     """doubling the gate half of Wi doubles what reaches Wo: only the first half is activated"""
-    mine, _ = build(mlp_cls, 6, 10, "gelu", False, 3)
+    mine, _unused = build(mlp_cls, 6, 10, "gelu", False, 3)
     x = randn((2, 4, 6), 4, 2.0)
-    inputs = "hidden=6, intermediate=10, no bias; rows 10..19 of Wi.weight (the gate) doubled"
+    inputs = _("hidden=6, intermediate=10, no bias; rows 10..19 of Wi.weight (the gate) doubled")
     with torch.no_grad():
         before = expect_tensor(mine(x), name="output", shape=(2, 4, 6), inputs=inputs)
         mine.Wi.weight[10:] *= 2
@@ -147,14 +148,14 @@ def test_the_gate_half_enters_linearly(mlp_cls):
 
 def test_dropout_only_in_training(mlp_cls):
     """dropout(0.1) acts in train mode only: eval output is deterministic, train output differs"""
-    mine, _ = build(mlp_cls, 8, 16, "gelu", True, 5)
+    mine, _unused = build(mlp_cls, 8, 16, "gelu", True, 5)
     x = randn((2, 6, 8), 6)
     with torch.no_grad():
         first, second = mine(x), mine(x)
         if not torch.equal(first, second):
-            fail("in eval mode two calls on the same input differ: dropout should be off")
+            fail(_("in eval mode two calls on the same input differ: dropout should be off"))
         mine.train()
         torch.manual_seed(0)
         trained = mine(x)
     if torch.allclose(trained, first):
-        fail("in train mode the output equals eval mode: apply self.drop to the gated product")
+        fail(_("in train mode the output equals eval mode: apply self.drop to the gated product"))

@@ -20,6 +20,7 @@ from torch import nn
 
 from grader.checks.kit import Variants, expect_close, expect_tensor, fail, load_weights
 from grader.checks.strategies import final_example, make_generator, randn, seeds
+from grader.i18n import _
 from reference.variants.decoder import CausalSelfAttention, DecoderConfig, KVCache
 from reference.variants.masks import causal_padding_mask, position_ids_from_attention_mask
 
@@ -116,12 +117,14 @@ class Case:
     def describe(self) -> str:
         batch = self.input_ids.shape[0]
         padded = (self.attention_mask[:, : self.prompt] == 0).sum(-1).tolist()
-        padding = ", ".join(f"row {i} left-padded by {n}" for i, n in enumerate(padded) if n)
-        return (
-            f"hidden={self.hidden}, heads={self.heads} (d_head={self.hidden // self.heads}), "
-            f"layers={self.layers}; batch={batch}, prompt of {self.prompt} then "
-            f"{self.steps} token(s) one at a time; " + (padding or "no padding")
-        )
+        padding = ", ".join(_("row {row} left-padded by {n}").format(row=i, n=n)
+                            for i, n in enumerate(padded) if n)  # fmt: skip
+        return _("hidden={hidden}, heads={heads} (d_head={d_head}), layers={layers}; "
+                 "batch={batch}, prompt of {prompt} then {steps} token(s) one at a time; "
+                 "{padding}").format(
+            hidden=self.hidden, heads=self.heads, d_head=self.hidden // self.heads,
+            layers=self.layers, batch=batch, prompt=self.prompt, steps=self.steps,
+            padding=padding or _("no padding"))  # fmt: skip
 
 
 def make_case(vocab, heads, d_head, layers, seed, batch, prompt, steps, pads) -> Case:
@@ -183,7 +186,7 @@ def run_incrementally(model, cache, case: Case, **wrong) -> torch.Tensor:
 def check_output(got, shape, inputs: str, what: str) -> torch.Tensor:
     return expect_tensor(
         got,
-        name=f"output of {what}",
+        name=_("output of {what}").format(what=what),
         shape=shape,
         inputs=inputs,
         shape_names="(batch, q_len, hidden)",
@@ -213,11 +216,13 @@ def known_mistakes(reference, case: Case) -> Variants:
 def test_cache_appends_along_the_sequence_axis(learner_module):
     """KVCache.update appends along seq: (batch, heads, seq_so_far, d_head), one entry per layer"""
     cache = learner_module.KVCache()
-    inputs = "prefill keys/values (2, 3, 4, 5) for layers 0 and 1, then one step (2, 3, 1, 5)"
+    inputs = _("prefill keys/values (2, 3, 4, 5) for layers 0 and 1, then one step (2, 3, 1, 5)")
     if cache.get_seq_length() != 0:
         fail(
-            f"an empty cache should report length 0, got {cache.get_seq_length()}",
-            inputs="a fresh KVCache()",
+            _("an empty cache should report length 0, got {length}").format(
+                length=cache.get_seq_length()
+            ),
+            inputs=_("a fresh KVCache()"),
         )
     first = [randn((2, 3, 4, 5), s) for s in range(4)]
     step = [randn((2, 3, 1, 5), s) for s in range(4, 8)]
@@ -230,21 +235,25 @@ def test_cache_appends_along_the_sequence_axis(learner_module):
             if "Sizes of tensors must match" not in str(err):
                 raise
             fail(
-                f"appending one step to a prefill of 4 positions raised: {err}. The cache "
-                "must grow along seq (dim=-2), where the sizes may differ",
+                _("appending one step to a prefill of 4 positions raised: {err}. The cache "
+                  "must grow along seq (dim=-2), where the sizes may differ").format(err=err),
                 inputs=inputs,
                 diagnosis="kv_cache_wrong_axis",
             )
         if not isinstance(result, tuple | list) or len(result) != 2:
             fail(
-                f"update should return the pair (keys, values), got {type(result).__name__}",
+                _("update should return the pair (keys, values), got {kind}").format(
+                    kind=type(result).__name__
+                ),
                 inputs=inputs,
             )
         keys, values = result
         for name, got in (("keys", keys), ("values", values)):
             if not isinstance(got, torch.Tensor):
                 fail(
-                    f"update should return tensors, got {type(got).__name__} for {name}",
+                    _("update should return tensors, got {kind} for {name}").format(
+                        kind=type(got).__name__, name=name
+                    ),
                     inputs=inputs,
                 )
             if tuple(got.shape) == (2, 3, 5, 5):
@@ -256,9 +265,9 @@ def test_cache_appends_along_the_sequence_axis(learner_module):
                 (2, 3, 1, 5): "kv_cache_overwritten",
             }.get(tuple(got.shape))
             fail(
-                f"after a prefill of 4 positions and one step, layer {layer}'s {name} have "
-                f"shape {tuple(got.shape)}; expected (2, 3, 5, 5) (batch, heads, seq_so_far, "
-                "d_head)",
+                _("after a prefill of 4 positions and one step, layer {layer}'s {name} have "
+                  "shape {shape}; expected (2, 3, 5, 5) (batch, heads, seq_so_far, "
+                  "d_head)").format(layer=layer, name=name, shape=tuple(got.shape)),
                 inputs=inputs,
                 diagnosis=diagnosis,
             )
@@ -266,7 +275,9 @@ def test_cache_appends_along_the_sequence_axis(learner_module):
         expect_close(keys, want_keys, name=f"keys of layer {layer}", inputs=inputs, atol=0, rtol=0)
     if cache.get_seq_length() != 5 or cache.get_seq_length(1) != 5:
         fail(
-            f"get_seq_length() should be 5 after 4 + 1 positions, got {cache.get_seq_length()}",
+            _("get_seq_length() should be 5 after 4 + 1 positions, got {length}").format(
+                length=cache.get_seq_length()
+            ),
             inputs=inputs,
         )
 
@@ -279,7 +290,7 @@ def test_attention_without_a_cache_matches_the_reference(learner_module, case):
     mine, reference = build(learner_module, case)
     x = randn((case.input_ids.shape[0], case.prompt, case.hidden), case.seed + 2)
     mask = case.attention_mask[:, : case.prompt]
-    inputs = case.describe() + "; one layer, the prompt only, cache=None"
+    inputs = case.describe() + "; " + _("one layer, the prompt only, cache=None")
     with torch.no_grad():
         got = mine.layers[0](x, mask, None)
         want = reference.layers[0](x, causal_padding_mask(mask, None, x.dtype), None, None)
@@ -298,7 +309,7 @@ def test_prefill_then_decoding_matches_the_reference(learner_module, case):
         got_steps = run_incrementally(mine, learner_module.KVCache(), case)
         want_steps = run_incrementally(reference, KVCache(), case)
         for step, (got, want) in enumerate(zip(got_steps, want_steps, strict=True)):
-            what = "the prefill" if step == 0 else f"decoding step {step}"
+            what = _("the prefill") if step == 0 else _("decoding step {step}").format(step=step)
             check_output(got, tuple(want.shape), inputs, what)
         got = torch.cat(got_steps, 1)
         want = torch.cat(want_steps, 1)
@@ -306,7 +317,7 @@ def test_prefill_then_decoding_matches_the_reference(learner_module, case):
         expect_close(
             got,
             want,
-            name="outputs (prefill, then each step)",
+            name=_("outputs (prefill, then each step)"),
             inputs=inputs,
             atol=ATOL,
             rtol=RTOL,
@@ -340,17 +351,17 @@ def test_cache_shapes_after_decoding(learner_module):
 @no_shrinking
 def test_decoding_equals_full_recomputation(learner_module, case):
     """prefill + one token at a time equals running the whole sequence at once (no reference)"""
-    mine, _ = build(learner_module, case)
+    mine, _unused = build(learner_module, case)
     inputs = case.describe()
     with torch.no_grad():
         incremental = torch.cat(run_incrementally(mine, learner_module.KVCache(), case), 1)
         full = mine(case.input_ids, case.attention_mask, None)
-    full = check_output(full, tuple(incremental.shape), inputs, "the whole sequence")
+    full = check_output(full, tuple(incremental.shape), inputs, _("the whole sequence"))
     expect_close(
         incremental,
         full,
         name="incremental outputs",
-        inputs=inputs + "; compared with the whole sequence run without a cache",
+        inputs=inputs + "; " + _("compared with the whole sequence run without a cache"),
         atol=ATOL,
         rtol=RTOL,
         where=case.attention_mask.bool(),
@@ -360,7 +371,7 @@ def test_decoding_equals_full_recomputation(learner_module, case):
 def test_a_left_padded_row_decodes_as_if_alone(learner_module):
     """a prompt left-padded in a batch gives the outputs it gives alone, at every step"""
     case = EXAMPLE  # row 1: two pads, then a 2-token prompt, then 2 steps
-    mine, _ = build(learner_module, case)
+    mine, _unused = build(learner_module, case)
     alone = Case(
         case.vocab,
         case.hidden,
@@ -375,12 +386,13 @@ def test_a_left_padded_row_decodes_as_if_alone(learner_module):
         batched = torch.cat(run_incrementally(mine, learner_module.KVCache(), case), 1)[1:, 2:]
         single = torch.cat(run_incrementally(mine, learner_module.KVCache(), alone), 1)
     inputs = (
-        case.describe() + "; row 1 compared with the same prompt and tokens run alone (no padding)"
+        case.describe() + "; "
+        + _("row 1 compared with the same prompt and tokens run alone (no padding)")
     )
     if batched.shape == single.shape and not torch.allclose(batched, single, atol=1e-5):
         fail(
-            "row 1 gives different outputs in the left-padded batch than alone: its real "
-            "tokens must get the positions they get alone (count real tokens only)",
+            _("row 1 gives different outputs in the left-padded batch than alone: its real "
+              "tokens must get the positions they get alone (count real tokens only)"),
             inputs=inputs,
             diagnosis="kv_cache_positions_count_padding",
         )

@@ -29,6 +29,7 @@ from grader.checks.strategies import (
     randomize_parameters_,
     seeds,
 )
+from grader.i18n import _
 from reference.variants import masks as ref_masks
 from reference.variants import modernbert as ref
 
@@ -55,11 +56,17 @@ def small_config(**overrides) -> ref.ModernBertConfig:
 
 def describe(config: ref.ModernBertConfig) -> str:
     kinds = "".join("G" if config.is_global(i) else "L" for i in range(config.num_hidden_layers))
-    return (f"hidden={config.hidden_size}, heads={config.num_attention_heads} (head_dim="
-            f"{config.head_dim}), intermediate={config.intermediate_size}, layers {kinds} "
-            f"(G global, L local), local_attention={config.local_attention}, rope theta "
-            f"{config.global_rope_theta:g} global / {config.local_rope_theta:g} local"
-            f"{', norm_bias' if config.norm_bias else ''}")  # fmt: skip
+    return (_("hidden={hidden_size}, heads={num_attention_heads} (head_dim="
+              "{head_dim}), intermediate={intermediate_size}, layers {kinds} "
+              "(G global, L local), local_attention={local_attention}, rope theta "
+              "{global_rope_theta:g} global / {local_rope_theta:g} local"
+              "{norm_bias}").format(
+        hidden_size=config.hidden_size, num_attention_heads=config.num_attention_heads,
+        head_dim=config.head_dim, intermediate_size=config.intermediate_size, kinds=kinds,
+        local_attention=config.local_attention, global_rope_theta=config.global_rope_theta,
+        local_rope_theta=config.local_rope_theta,
+        norm_bias=", norm_bias" if config.norm_bias else ""
+    ))  # fmt: skip
 
 
 # --- the sliding-window mask ------------------------------------------------------------------
@@ -91,7 +98,7 @@ def compare_window(learner, mask: torch.Tensor, local_attention: int) -> None:
                         inputs=inputs, shape_names="(batch, 1, seq, seq)")  # fmt: skip
     blocked = torch.finfo(torch.float32).min
     if bool(((got != 0) & (got != blocked)).any()):
-        fail("every entry must be 0.0 (may attend) or torch.finfo(dtype).min (may not)",
+        fail(_("every entry must be 0.0 (may attend) or torch.finfo(dtype).min (may not)"),
              inputs=inputs)  # fmt: skip
     # Compared as 1 = may attend, 0 = blocked, so a difference reads as a window edge.
     want = allowed(ref_masks.sliding_window_mask(mask, local_attention // 2))
@@ -127,15 +134,17 @@ def test_only_layer_0_skips_its_attention_norm(learner):
         inputs = describe(config)
         first, second = model.layers[0].attn_norm, model.layers[1].attn_norm
         if count(first):
-            fail("layer 0's attn_norm has parameters: layer 0 reads the embeddings, which end "
-                 "with a LayerNorm already, so transformers puts nn.Identity() there (and the "
-                 "checkpoint has no layers.0.attn_norm weights)",
+            fail(_("layer 0's attn_norm has parameters: layer 0 reads the embeddings, which end "
+                   "with a LayerNorm already, so transformers puts nn.Identity() there (and the "
+                   "checkpoint has no layers.0.attn_norm weights)"),
                  inputs=inputs, diagnosis="modernbert_attn_norm_on_layer_0")  # fmt: skip
         expected = config.hidden_size * (2 if norm_bias else 1)
         if not isinstance(second, torch.nn.LayerNorm) or count(second) != expected:
-            fail(f"layer 1's attn_norm should be nn.LayerNorm(hidden, eps=config.norm_eps, "
-                 f"bias=config.norm_bias) ({expected} parameters), got "
-                 f"{type(second).__name__} with {count(second)}", inputs=inputs)  # fmt: skip
+            fail(_("layer 1's attn_norm should be nn.LayerNorm(hidden, eps=config.norm_eps, "
+                   "bias=config.norm_bias) ({expected} parameters), got "
+                   "{kind} with {got}").format(
+                expected=expected, kind=type(second).__name__, got=count(second)
+            ), inputs=inputs)  # fmt: skip
 
 
 # --- the whole model --------------------------------------------------------------------------
@@ -260,18 +269,21 @@ def test_matches_the_reference(learner, case):
 
 def test_padding_does_not_change_real_tokens(learner):
     """a sentence gives the same vectors alone and right-padded in a longer batch"""
-    config, seed, ids, _ = fixed_case()
-    mine, _ = build(learner, config, seed)
+    config, seed, ids, _unused = fixed_case()
+    mine, _unused = build(learner, config, seed)
     alone = ids[:1, :6]
     padded = torch.cat([alone, torch.full((1, 4), config.pad_token_id)], 1)
     mask = torch.tensor([[1] * 6 + [0] * 4])
     with torch.no_grad():
         a = mine(alone, None)
         b = mine(padded, mask)
-    inputs = f"{describe(config)}; one sentence of 6 tokens, alone and with 4 padded"
+    inputs = _("{dims}; one sentence of 6 tokens, alone and with 4 padded").format(
+        dims=describe(config)
+    )
     a = expect_tensor(a, name="last_hidden_state", shape=(1, 6, 16), inputs=inputs)
     b = expect_tensor(b, name="last_hidden_state", shape=(1, 10, 16), inputs=inputs)
     change = float((b[:, :6] - a).abs().max())
     if change > 1e-5:
-        fail(f"adding padding changed the real tokens' outputs (by up to {change:.3g}): both "
-             f"masks, global and local, must block padded keys", inputs=inputs)  # fmt: skip
+        fail(_("adding padding changed the real tokens' outputs (by up to {change:.3g}): both "
+               "masks, global and local, must block padded keys").format(change=change),
+             inputs=inputs)  # fmt: skip

@@ -29,6 +29,7 @@ from grader.checks.strategies import (
     randomize_parameters_,
     seeds,
 )
+from grader.i18n import _
 from reference import BertConfig, additive_attention_mask
 from reference.variants import prenorm as ref
 
@@ -63,17 +64,17 @@ def build(cls, reference_cls, config: BertConfig, seed: int):
 
 def describe_case(config: BertConfig, x: torch.Tensor, mask: torch.Tensor | None,
                   layers: bool = False) -> str:  # fmt: skip
-    batch, seq, _ = x.shape
+    batch, seq, _unused = x.shape
     fields = (*FIELDS, "layers") if layers else FIELDS
     parts = [describe_config(config, *fields), f"batch={batch}, seq={seq}"]
     if mask is None:
         parts.append("no attention_mask")
     else:
         padded = (mask == 0).sum(-1).tolist()
-        rows = [f"{n} padded in row {i}" for i, n in enumerate(padded) if n]
-        parts.append(", ".join(rows) if rows else "attention_mask with no padding")
+        rows = [_("{n} padded in row {row}").format(n=n, row=i) for i, n in enumerate(padded) if n]
+        parts.append(", ".join(rows) if rows else _("attention_mask with no padding"))
     if not x.is_contiguous():
-        parts.append("non-contiguous hidden_states")
+        parts.append(_("non-contiguous hidden_states"))
     return "; ".join(parts)
 
 
@@ -205,20 +206,21 @@ def test_encoder_matches_the_reference(learner, case):
 def test_zeroed_sublayers_make_the_identity(learner):
     """with both output projections zeroed, a pre-LN layer returns the residual stream untouched"""
     config, seed, x, mask = fixed_case()
-    mine, _ = build(learner.PreLNLayer, ref.PreLNLayer, config, seed)
+    mine, _unused = build(learner.PreLNLayer, ref.PreLNLayer, config, seed)
     with torch.no_grad():
         for dense in (mine.attention.output.dense, mine.output.dense):
             dense.weight.zero_()
             dense.bias.zero_()
         got = mine(x, mask)
-    inputs = describe_case(config, x, mask) + "; attention.output.dense and output.dense zeroed"
+    inputs = describe_case(config, x, mask) + "; " + _("attention.output.dense and "
+                                                       "output.dense zeroed")  # fmt: skip
     got = expect_tensor(got, name="output", shape=(2, 5, 12), inputs=inputs)
     change = float((got - x).abs().max())
     if change > 1e-6:
         fail(
-            f"with every sub-layer's update zeroed the layer still changed its input (by up to "
-            f"{change:.3g}): in pre-LN the stream is x + update, and the LayerNorms only touch "
-            f"what goes *into* a sub-layer, never the stream itself",
+            _("with every sub-layer's update zeroed the layer still changed its input (by up to "
+              "{change:.3g}): in pre-LN the stream is x + update, and the LayerNorms only touch "
+              "what goes *into* a sub-layer, never the stream itself").format(change=change),
             inputs=inputs,
         )
 
@@ -226,20 +228,22 @@ def test_zeroed_sublayers_make_the_identity(learner):
 def test_encoder_output_is_a_layer_norm_output(learner):
     """the encoder ends with its final LayerNorm (weight 1, bias 0: outputs have mean 0, var 1)"""
     config, seed, x, mask = fixed_case(layers=2)
-    mine, _ = build(learner.PreLNEncoder, ref.PreLNEncoder, config, seed)
+    mine, _unused = build(learner.PreLNEncoder, ref.PreLNEncoder, config, seed)
     with torch.no_grad():
         mine.LayerNorm.weight.fill_(1.0)
         mine.LayerNorm.bias.zero_()
         got = mine(x * 3.0 + 1.0, mask)
-    inputs = describe_case(config, x, mask, layers=True) + "; final LayerNorm weight 1, bias 0"
+    inputs = describe_case(config, x, mask, layers=True) + "; " + _("final LayerNorm weight 1, "
+                                                                      "bias 0")  # fmt: skip
     got = expect_tensor(got, name="output", shape=(2, 5, 12), inputs=inputs)
     mean, var = got.mean(-1), got.var(-1, unbiased=False)
     if mean.abs().max() > 1e-4 or (var - 1).abs().max() > 1e-3:
         fail(
-            f"the encoder's output is not normalised (per-vector means up to "
-            f"{float(mean.abs().max()):.3g}, variances {float(var.min()):.3g}.."
-            f"{float(var.max()):.3g}): nothing inside a pre-LN stack normalises the stream, so "
-            f"the encoder must end with self.LayerNorm, once, after the last layer",
+            _("the encoder's output is not normalised (per-vector means up to {mean:.3g}, "
+              "variances {var_min:.3g}..{var_max:.3g}): nothing inside a pre-LN stack "
+              "normalises the stream, so the encoder must end with self.LayerNorm, once, after "
+              "the last layer").format(mean=float(mean.abs().max()), var_min=float(var.min()),
+                                       var_max=float(var.max())),
             inputs=inputs,
             diagnosis="preln_final_norm_missing",
         )
@@ -259,8 +263,8 @@ def top_gradient(encoder, seed: int, hidden: int) -> float:
     F.mse_loss(encoder(x, None), target).backward()
     grad = encoder.layer[-1].output.dense.weight.grad
     if grad is None:
-        fail("the top layer's output.dense.weight got no gradient: is every layer in "
-             "self.layer used, and the output computed from them?")  # fmt: skip
+        fail(_("the top layer's output.dense.weight got no gradient: is every layer in "
+               "self.layer used, and the output computed from them?"))  # fmt: skip
     return float(grad.norm())
 
 
@@ -301,17 +305,22 @@ def test_top_layer_gradient_shrinks_with_depth_as_pre_ln_predicts(learner):
     ours, theirs = depth_ratio(mine, config), depth_ratio(post_ln, config)
     predicted = math.sqrt(SHALLOW / DEEP)
     inputs = (
-        f"{describe_config(config, 'hidden', 'heads', 'intermediate')}; stacks of {SHALLOW} and "
-        f"{DEEP} layers, Xavier-uniform weights, zero biases; loss = MSE to a random target"
+        _("{config}; stacks of {shallow} and {deep} layers, Xavier-uniform weights, zero "
+          "biases; loss = MSE to a random target").format(
+            config=describe_config(config, "hidden", "heads", "intermediate"), shallow=SHALLOW,
+            deep=DEEP
+        )
     )
     # Pass when your ratio is closer (on a log scale) to pre-LN's prediction than to what the
     # post-LN reference measures on the same kind of stack.
     if abs(math.log(ours / predicted)) >= abs(math.log(ours / theirs)):
         fail(
-            f"going from {SHALLOW} to {DEEP} layers scaled the top layer's gradient norm by "
-            f"{ours:.2f}; pre-LN theory predicts about sqrt({SHALLOW}/{DEEP}) = {predicted:.2f}, "
-            f"and the post-LN reference measures {theirs:.2f}. Your stack behaves like post-LN: "
-            f"is the LayerNorm applied to the residual sum instead of the sub-layer's input?",
+            _("going from {shallow} to {deep} layers scaled the top layer's gradient norm by "
+              "{ours:.2f}; pre-LN theory predicts about sqrt({shallow}/{deep}) = {predicted:.2f}, "
+              "and the post-LN reference measures {theirs:.2f}. Your stack behaves like post-LN: "
+              "is the LayerNorm applied to the residual sum instead of the sub-layer's "
+              "input?").format(shallow=SHALLOW, deep=DEEP, ours=ours, predicted=predicted,
+                               theirs=theirs),
             inputs=inputs,
             diagnosis="preln_post_ln" if abs(math.log(ours / theirs)) < 0.1 else None,
         )

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import Variants, describe, expect_close, expect_tensor, fail, load_weights
 from grader.checks.strategies import hidden_shapes, non_contiguous, randn, scales, seeds
+from grader.i18n import _
 from reference.variants.norms import RMSNorm as ReferenceRMSNorm
 
 MODULE = "e25_rms_norm"
@@ -76,7 +77,7 @@ def normalised_only(xf, mean_square, eps, dtype):
 
 def test_returns_the_input_shape_and_dtype(norm_cls):
     """loads a LlamaRMSNorm-style state dict (weight only); returns x's shape and dtype"""
-    mine, _ = build(norm_cls, 8, 1e-6, 0)
+    mine, _unused = build(norm_cls, 8, 1e-6, 0)
     x = randn((2, 3, 8), 1)
     with torch.no_grad():
         got = mine(x)
@@ -85,7 +86,7 @@ def test_returns_the_input_shape_and_dtype(norm_cls):
         name="output",
         shape=(2, 3, 8),
         dtype=torch.float32,
-        inputs="x float32 of shape (2, 3, 8)",
+        inputs=_("x float32 of shape (2, 3, 8)"),
         shape_names="(batch, seq, hidden)",
     )
 
@@ -107,11 +108,13 @@ def test_matches_the_reference(norm_cls, shape, seed, scale, eps, offset, contig
     x = randn(shape, seed + 1, scale, offset * scale)
     if not contiguous:
         x = non_contiguous(x)
-    inputs = describe(batch=shape[0], seq=shape[1], hidden=hidden, eps=eps) + (
-        f"; x scaled by {scale:g}"
-        + (f", shifted by {offset * scale:g}" if offset else "")
-        + ("" if contiguous else "; non-contiguous x")
-    )
+    parts = [describe(batch=shape[0], seq=shape[1], hidden=hidden, eps=eps),
+             _("x scaled by {scale:g}").format(scale=scale)]  # fmt: skip
+    if offset:
+        parts.append(_("shifted by {offset:g}").format(offset=offset * scale))
+    if not contiguous:
+        parts.append(_("non-contiguous x"))
+    inputs = "; ".join(parts)
     with torch.no_grad():
         got, want = mine(x), reference(x)
         expect_close(
@@ -132,15 +135,16 @@ def test_half_precision_like_llama_rms_norm(norm_cls, dtype):
     mine, reference = build(norm_cls, 16, 1e-6, 2, dtype)
     # |x| up to ~600: x² overflows float16 (largest 65504) unless the statistics are float32.
     x = (randn((2, 3, 16), 3, 1.0) * torch.tensor([1.0, 300.0])[:, None, None]).to(dtype)
-    inputs = f"x {name} of shape (2, 3, 16), row 1 with values of a few hundred; module .to({name})"
+    inputs = _("x {name} of shape (2, 3, 16), row 1 with values of a few hundred; module "
+               ".to({name})").format(name=name)  # fmt: skip
     with torch.no_grad():
         got = mine(x)
         want = reference(x)
     got = expect_tensor(got, name="output", shape=(2, 3, 16), inputs=inputs)
     if got.dtype != dtype:
         fail(
-            f"output has dtype {got.dtype} for {name} input and a {name} module; "
-            f"LlamaRMSNorm returns {name}",
+            _("output has dtype {dtype} for {name} input and a {name} module; "
+              "LlamaRMSNorm returns {name}").format(dtype=got.dtype, name=name),
             inputs=inputs,
             diagnosis="rms_norm_not_cast_back",
         )
@@ -158,7 +162,7 @@ def test_half_precision_like_llama_rms_norm(norm_cls, dtype):
 
 def test_a_constant_vector_is_not_centred_away(norm_cls):
     """a constant vector c·(1, ..., 1) normalises to sign(c)·weight (LayerNorm would give 0)"""
-    mine, _ = build(norm_cls, 6, 1e-6, 4)
+    mine, _unused = build(norm_cls, 6, 1e-6, 4)
     with torch.no_grad():
         mine.weight.fill_(1.0)
         x = torch.tensor([[2.5] * 6, [-0.5] * 6])
@@ -168,7 +172,9 @@ def test_a_constant_vector_is_not_centred_away(norm_cls):
     if (got - want).abs().max() > 1e-4:
         diagnosis = "rms_norm_mean_subtracted" if got.abs().max() < 1e-3 else None
         fail(
-            f"a constant vector should normalise to ±1 (its RMS is |c|), got {got[0, :3].tolist()}",
+            _("a constant vector should normalise to ±1 (its RMS is |c|), got {got}").format(
+                got=got[0, :3].tolist()
+            ),
             inputs="x = 2.5·(1, ..., 1) and -0.5·(1, ..., 1), hidden=6, weight 1",
             diagnosis=diagnosis,
         )
@@ -178,7 +184,7 @@ def test_a_constant_vector_is_not_centred_away(norm_cls):
 def test_unit_root_mean_square(norm_cls, shape, seed):
     """with weight 1, every output vector has root mean square 1 (no reference needed)"""
     hidden = shape[-1]
-    mine, _ = build(norm_cls, hidden, 1e-6, seed)
+    mine, _unused = build(norm_cls, hidden, 1e-6, seed)
     with torch.no_grad():
         mine.weight.fill_(1.0)
         x = randn(shape, seed + 1, 3.0, 1.0)
@@ -193,8 +199,8 @@ def test_unit_root_mean_square(norm_cls, shape, seed):
     if (rms - 1).abs().max() > 1e-3:
         l2 = hidden > 1 and bool(((rms - hidden**-0.5).abs() < 1e-3).all())
         fail(
-            f"output vectors have root mean square {float(rms.min()):.4g} to "
-            f"{float(rms.max()):.4g}, not 1",
+            _("output vectors have root mean square {low:.4g} to "
+              "{high:.4g}, not 1").format(low=float(rms.min()), high=float(rms.max())),
             inputs=describe(batch=shape[0], seq=shape[1], hidden=hidden) + "; weight 1",
             diagnosis="rms_norm_l2_normalised" if l2 else None,
         )
@@ -202,14 +208,14 @@ def test_unit_root_mean_square(norm_cls, shape, seed):
 
 def test_gradients_flow_and_input_is_kept(norm_cls):
     """leaves x unchanged and lets gradients reach x and weight"""
-    mine, _ = build(norm_cls, 5, 1e-6, 5)
+    mine, _unused = build(norm_cls, 5, 1e-6, 5)
     x = randn((2, 5), 6).requires_grad_()
     before = x.detach().clone()
-    got = expect_tensor(mine(x), name="output", shape=(2, 5), inputs="x of shape (2, 5)")
+    got = expect_tensor(mine(x), name="output", shape=(2, 5), inputs=_("x of shape (2, 5)"))
     if not torch.equal(x.detach(), before):
-        fail("x was changed in place: compute into new tensors instead")
+        fail(_("x was changed in place: compute into new tensors instead"))
     if not got.requires_grad:
-        fail("the output is detached: avoid .detach(), .item() or numpy in the maths")
+        fail(_("the output is detached: avoid .detach(), .item() or numpy in the maths"))
     got.sum().backward()
     if mine.weight.grad is None:
-        fail("no gradient reaches weight: multiply by self.weight (the gain) in forward")
+        fail(_("no gradient reaches weight: multiply by self.weight (the gain) in forward"))

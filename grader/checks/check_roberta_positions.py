@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import Variants, expect_close, expect_tensor, fail, load_weights
 from grader.checks.strategies import final_example, make_generator, randomize_parameters_, seeds
+from grader.i18n import _
 from reference import BertConfig
 from reference.variants import roberta as ref
 
@@ -153,7 +154,8 @@ def learner_position_ids(learner, input_ids, padding_idx, inputs) -> torch.Tenso
     got = expect_tensor(got, name="position_ids", shape=tuple(input_ids.shape), inputs=inputs,
                         shape_names="(batch, seq)")  # fmt: skip
     if got.dtype != torch.long:
-        fail(f"position_ids should be int64 (torch.long) to index nn.Embedding, got {got.dtype}",
+        fail(_("position_ids should be int64 (torch.long) to index nn.Embedding, got "
+               "{dtype}").format(dtype=got.dtype),
              inputs=inputs)  # fmt: skip
     return got
 
@@ -189,8 +191,8 @@ def test_padding_gets_padding_idx(learner):
         wrong = got[pads][got[pads] != 2].tolist()
         counts = torch.cumsum((~pads).long(), 1) + 2
         diagnosis = "roberta_cumsum_without_mask" if torch.equal(got, counts) else None
-        fail(f"padding tokens got positions {wrong}, not padding_idx = 2: multiply the running "
-             f"count by the is-real mask before adding padding_idx",
+        fail(_("padding tokens got positions {wrong}, not padding_idx = 2: multiply the running "
+               "count by the is-real mask before adding padding_idx").format(wrong=wrong),
              inputs=inputs, diagnosis=diagnosis)  # fmt: skip
 
 
@@ -200,14 +202,18 @@ def test_a_sentence_gets_the_same_positions_however_padded(learner):
     pad = torch.ones(1, 3, dtype=torch.long)
     variants = {"alone": sentence, "right-padded": torch.cat([sentence, pad], 1),
                 "left-padded": torch.cat([pad, sentence], 1)}  # fmt: skip
+    shown = {"alone": _("alone"), "right-padded": _("right-padded"),
+             "left-padded": _("left-padded")}  # fmt: skip
     alone = learner_position_ids(learner, sentence, 1, describe_ids(sentence, 1))
     for name, ids in variants.items():
         got = learner_position_ids(learner, ids, 1, describe_ids(ids, 1))
         real = got[ids != 1].reshape(1, -1)
         if not torch.equal(real, alone):
             fail(
-                f"the sentence's tokens got positions {real.tolist()[0]} {name}, but "
-                f"{alone.tolist()[0]} alone: count real tokens only, so padding never shifts them",
+                _("the sentence's tokens got positions {got} {name}, but {alone} alone: count "
+                  "real tokens only, so padding never shifts them").format(
+                    got=real.tolist()[0], name=shown[name], alone=alone.tolist()[0]
+                ),
                 inputs=describe_ids(ids, 1),
                 diagnosis=(
                     "roberta_positions_count_padding"
@@ -232,7 +238,7 @@ def build(learner, config: BertConfig, seed: int):
 def compare_embeddings(learner, config, seed, input_ids, types) -> None:
     mine, reference = build(learner, config, seed)
     batch, seq = input_ids.shape
-    given_types = "token_type_ids given" if types is not None else "token_type_ids None"
+    given_types = _("token_type_ids given") if types is not None else "token_type_ids None"
     inputs = (f"hidden={config.hidden_size}, max_position_embeddings="
               f"{config.max_position_embeddings}; {describe_ids(input_ids, config.pad_token_id)}"
               f"; {given_types}")  # fmt: skip
@@ -240,8 +246,8 @@ def compare_embeddings(learner, config, seed, input_ids, types) -> None:
         with torch.no_grad():
             got = mine(input_ids, types)
     except IndexError as err:
-        fail(f"indexing an embedding table failed ({err}): a position id is outside "
-             f"0 .. max_position_embeddings - 1", inputs=inputs)  # fmt: skip
+        fail(_("indexing an embedding table failed ({err}): a position id is outside "
+               "0 .. max_position_embeddings - 1").format(err=err), inputs=inputs)  # fmt: skip
     with torch.no_grad():
         want = reference(input_ids, types)
     expect_tensor(got, name="embeddings", shape=(batch, seq, config.hidden_size), inputs=inputs,

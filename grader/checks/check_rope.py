@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from grader.checks.kit import Variants, describe, expect_close, expect_tensor, fail
 from grader.checks.strategies import make_generator, non_contiguous, padding_masks, randn, seeds
+from grader.i18n import _
 from reference import additive_attention_mask, scaled_dot_product_attention
 from reference.variants.rope import (
     RotaryEmbedding,
@@ -113,11 +114,12 @@ class Case:
         if self.mask is not None:
             padded = (self.mask == 0).sum(-1).tolist()
             parts.append(
-                ", ".join(f"{n} padded in row {i}" for i, n in enumerate(padded) if n)
-                or "attention_mask with no padding"
+                ", ".join(_("{n} padded in row {row}").format(n=n, row=i)
+                          for i, n in enumerate(padded) if n)
+                or _("attention_mask with no padding")
             )
         if not self.q.is_contiguous():
-            parts.append("non-contiguous q, k, v")
+            parts.append(_("non-contiguous q, k, v"))
         return "; ".join(parts)
 
 
@@ -165,7 +167,9 @@ def reference_tables(case: Case):
 def call_pair(fn, *args, name: str, inputs: str):
     result = fn(*args)
     if not isinstance(result, tuple | list) or len(result) != 2:
-        fail(f"{name} should return a pair, got {type(result).__name__}", inputs=inputs)
+        fail(_("{name} should return a pair, got {kind}").format(
+            name=name, kind=type(result).__name__
+        ), inputs=inputs)
     return result
 
 
@@ -286,7 +290,7 @@ def test_cos_sin_follow_the_dtype(rope):
 def test_apply_rotary_pos_emb(rope, case):
     """apply_rotary_pos_emb matches transformers' q·cos + rotate_half(q)·sin (reference)"""
     cos, sin = reference_tables(case)
-    inputs = case.describe() + "; cos/sin from the reference"
+    inputs = case.describe() + "; " + _("cos/sin from the reference")
     got = call_pair(
         rope.apply_rotary_pos_emb,
         case.q,
@@ -374,14 +378,15 @@ def test_rotation_keeps_lengths_and_position_zero_is_identity(rope):
     rotated = rotate_with_learner(rope, x, [0, 7, 31])
     if not torch.allclose(rotated[..., 0, :], x[..., 0, :], atol=1e-6):
         fail(
-            "at position 0 the rotation should be the identity (cos 0 = 1, sin 0 = 0)",
+            _("at position 0 the rotation should be the identity (cos 0 = 1, sin 0 = 0)"),
             inputs="head_dim=16, positions [0, 7, 31]",
         )
     lengths, rotated_lengths = x.norm(dim=-1), rotated.norm(dim=-1)
     if not torch.allclose(lengths, rotated_lengths, rtol=1e-5, atol=1e-5):
         fail(
-            f"RoPE changed vector lengths from {lengths.flatten().tolist()} to "
-            f"{rotated_lengths.flatten().tolist()}: it must only rotate pairs of dimensions",
+            _("RoPE changed vector lengths from {before} to {after}: it must only rotate pairs "
+              "of dimensions").format(before=lengths.flatten().tolist(),
+                                      after=rotated_lengths.flatten().tolist()),
             inputs="head_dim=16, positions [0, 7, 31]",
         )
 
@@ -400,7 +405,10 @@ def test_scores_depend_only_on_the_offset(rope, seed, m, n, shift):
     scale = float(q.norm() * k.norm())
     if abs(score_before - score_after) > 1e-4 * scale:
         fail(
-            f"q·k = {score_before:.5g} at positions (m={m}, n={n}) but {score_after:.5g} at "
-            f"(m={m + shift}, n={n + shift}): with RoPE the score may depend on m - n only",
-            inputs=f"head_dim=16, one query and one key, shift {shift}",
+            _("q·k = {score_before:.5g} at positions (m={m}, n={n}) but {score_after:.5g} at "
+              "(m={m2}, n={n2}): with RoPE the score may depend on m - n only").format(
+                score_before=score_before, m=m, n=n, score_after=score_after, m2=m + shift,
+                n2=n + shift
+            ),
+            inputs=_("head_dim=16, one query and one key, shift {shift}").format(shift=shift),
         )
