@@ -27,6 +27,7 @@ from grader.checks.head_checks import (
 )
 from grader.checks.kit import expect_close, expect_tensor, fail
 from grader.checks.strategies import make_generator, seeds
+from grader.i18n import _
 from reference import BertForQuestionAnswering
 
 MODULE = "e12_question_answering"
@@ -65,10 +66,16 @@ def call_head(head, sequence_output: Tensor, inputs: str) -> tuple[Tensor, Tenso
     result = head(sequence_output)
     if not isinstance(result, tuple | list) or len(result) != 2:
         kind = type(result).__name__
-        extra = f" of length {len(result)}" if isinstance(result, tuple | list) else ""
         if isinstance(result, Tensor):
-            extra = f" of shape {tuple(result.shape)} (split the last axis into two tensors)"
-        fail(f"return a pair (start_logits, end_logits), got {kind}{extra}", inputs=inputs)
+            message = _("return a pair (start_logits, end_logits), got a Tensor of shape {shape} "
+                        "(split the last axis into two tensors)")  # fmt: skip
+        elif isinstance(result, tuple | list):
+            message = _("return a pair (start_logits, end_logits), got {kind} of length {length}")
+        else:
+            message = _("return a pair (start_logits, end_logits), got {kind}")
+        shape = tuple(result.shape) if isinstance(result, Tensor) else ()
+        length = len(result) if isinstance(result, tuple | list) else 0
+        fail(message.format(kind=kind, shape=shape, length=length), inputs=inputs)
     return result[0], result[1]
 
 
@@ -157,13 +164,13 @@ class SpanCase:
             f"end_positions={self.end_positions.tolist()}"
         )
         if self.out_of_window:
-            text += f" (positions >= {seq} lie outside the window)"
+            text += " " + _("(positions >= {seq} lie past the input)").format(seq=seq)
         return text
 
 
 @st.composite
 def span_cases(draw, outside: bool) -> SpanCase:
-    """Answer spans; with ``outside``, some rows have a start or end past the window (row 0
+    """Answer spans; with ``outside``, some rows have a start or end past the input (row 0
     always keeps its answer inside, the last row always has one outside)."""
     seq = draw(st.integers(2 if outside else 1, 12))
     batch = draw(st.integers(2 if outside else 1, 5))
@@ -212,7 +219,7 @@ def loss_mistakes(case: SpanCase, got) -> dict:
         "qa_start_end_swapped": lambda: (ce(s, end) + ce(e, start)) / 2,
     }
     if case.out_of_window:
-        # an answer outside the window counted as the last token, or as [CLS]
+        # a position past the input counted as the last token, or as [CLS]
         mistakes["qa_out_of_range_counted"] = lambda: closest(got, [counted(seq - 1), counted(0)])
     return mistakes
 
@@ -226,9 +233,11 @@ def call_loss(loss_fn, case: SpanCase):
     except (IndexError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         fail(
-            f"your loss raised {type(err).__name__} ({first}) on answers outside the window: "
-            f"cross_entropy has no class {case.seq} or beyond. Clamp positions to [0, seq] "
-            "and pass ignore_index=seq",
+            _("your loss raised {kind} ({first}) on answer positions past the input: "
+              "cross_entropy has no class {seq} or beyond. Clamp positions to [0, seq] "
+              "and pass ignore_index=seq").format(
+                kind=type(err).__name__, first=first, seq=case.seq
+            ),
             inputs=case.describe(),
             diagnosis="qa_positions_not_clamped",
         )
@@ -263,24 +272,24 @@ def small_span_case(outside: bool = False) -> SpanCase:
 
 
 def test_loss_on_a_small_batch(loss_fn):
-    """a 0-dim loss equal to the reference on a small batch, answers inside the window"""
+    """a 0-dim loss equal to the reference on a small batch, answer positions inside the input"""
     compare_loss(loss_fn, small_span_case())
 
 
 @given(case=span_cases(outside=False))
-def test_loss_with_answers_inside_the_window(loss_fn, case):
-    """equals the reference's loss when every answer lies inside the window"""
+def test_loss_with_answers_inside_the_input(loss_fn, case):
+    """equals the reference's loss when every answer position lies inside the input"""
     compare_loss(loss_fn, case)
 
 
-def test_loss_with_an_answer_outside_the_window(loss_fn):
-    """answers past the window (position >= seq) are ignored, as the reference does"""
+def test_loss_with_an_answer_past_the_input(loss_fn):
+    """answer positions past the input (>= seq) are ignored, as the reference does"""
     compare_loss(loss_fn, small_span_case(outside=True))
 
 
 @given(case=span_cases(outside=True))
-def test_loss_with_answers_outside_the_window(loss_fn, case):
-    """equals the reference's loss on drawn batches where some answers lie past the window"""
+def test_loss_with_answers_past_the_input(loss_fn, case):
+    """equals the reference's loss on drawn batches with some answer positions past the input"""
     compare_loss(loss_fn, case)
 
 
@@ -316,8 +325,8 @@ def test_gradients_flow_to_both_logits(loss_fn):
     got = expect_loss_tensor(call_loss(loss_fn, mine_case), inputs=case.describe())
     if not got.requires_grad:
         fail(
-            "the loss is cut off from the logits: avoid .detach(), .item(), numpy or "
-            "torch.no_grad() in the loss",
+            _("the loss is cut off from the logits: avoid .detach(), .item(), numpy or "
+              "torch.no_grad() in the loss"),
             inputs=case.describe(),
         )
     got.backward()
@@ -325,7 +334,7 @@ def test_gradients_flow_to_both_logits(loss_fn):
     reference_qa_loss(theirs[0], theirs[1], case.start_positions, case.end_positions).backward()
     for name, a, b in (("start_logits", mine[0], theirs[0]), ("end_logits", mine[1], theirs[1])):
         if a.grad is None:
-            fail(f"no gradient reaches {name}", inputs=case.describe())
+            fail(_("no gradient reaches {name}").format(name=name), inputs=case.describe())
         expect_close(
             a.grad, b.grad, name=f"d loss / d {name}", inputs=case.describe(), atol=1e-6, rtol=1e-4
         )
