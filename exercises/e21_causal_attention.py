@@ -48,7 +48,7 @@ def causal_attention(
             attention (padding mask only, every real key visible to every query).
 
     Returns:
-        context: (batch, heads, seq, d_head).
+        context: (batch, heads, seq, d_head), in the dtype of query (float16 in, float16 out).
         probs: (batch, heads, seq, seq); each row sums to 1; zero weight on the future (when
             causal) and on padded keys. A query with nothing to attend to (a padded query at
             the start of a left-padded row) must still give finite numbers; its values are

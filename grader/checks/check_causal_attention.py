@@ -156,7 +156,15 @@ def expected(case: Case):
 
 
 def call(attention, case: Case, is_causal: bool = True):
+    arguments = {"query": case.query, "key": case.key, "value": case.value,
+                 "attention_mask": case.mask}  # fmt: skip
+    before = {name: t.clone() for name, t in arguments.items() if t is not None}
     result = attention(case.query, case.key, case.value, case.mask, is_causal)
+    for name, kept in before.items():
+        if not torch.equal(arguments[name], kept):
+            fail(_("causal_attention changed its argument {name} in place (e.g. query /= ... "
+                   "or masked_fill_): compute into new tensors, the caller still needs "
+                   "{name}").format(name=name), inputs=case.describe())  # fmt: skip
     if not isinstance(result, tuple | list) or len(result) != 2:
         fail(_("return a pair (context, probs), got {kind}").format(kind=type(result).__name__),
              inputs=case.describe())  # fmt: skip
@@ -166,6 +174,7 @@ def call(attention, case: Case, is_causal: bool = True):
         probs,
         name="probs",
         shape=(b, h, s, s),
+        dtype=case.query.dtype,
         inputs=case.describe(),
         shape_names="(batch, heads, seq, seq)",
     )
@@ -173,6 +182,7 @@ def call(attention, case: Case, is_causal: bool = True):
         context,
         name="context",
         shape=(b, h, s, d),
+        dtype=case.query.dtype,
         inputs=case.describe(),
         shape_names="(batch, heads, seq, d_head)",
     )
@@ -355,3 +365,43 @@ def test_rows_sum_to_one_and_nothing_is_nan(attention):
               "{weight:.3g}").format(weight=float(probs[blocked].abs().max())),
             inputs=inputs,
         )
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_stays_half(attention, dtype):
+    """float16 and bfloat16 inputs give context and probs of that dtype, close to float32 maths"""
+    case = fixed_case(7)
+    case = Case(case.query.to(dtype), case.key.to(dtype), case.value.to(dtype), case.mask)
+    name = str(dtype).removeprefix("torch.")
+    inputs = case.describe() + "; " + _("query, key and value in {name}").format(name=name)
+    try:
+        context, probs = call(attention, case)
+    except RuntimeError as err:
+        fail(_("with {name} query, key and value your code raised: {err}. Keep every tensor in "
+               "the query's dtype: build the mask with causal_mask(attention_mask, "
+               "query.dtype)").format(name=name, err=err), inputs=inputs)  # fmt: skip
+    exact = Case(case.query.float(), case.key.float(), case.value.float(), case.mask)
+    want_context, want_probs = expected(exact)
+    rows = rows_with_a_key(case)[..., None]
+    step = torch.finfo(dtype).eps
+    for got, want in ((probs, want_probs), (context, want_context)):
+        name_of = "probs" if got is probs else "context"
+        expect_close(got.float(), want, name=name_of, inputs=inputs, atol=4 * step,
+                     rtol=4 * step, where=rows.expand_as(want))  # fmt: skip
+
+
+def test_gradients_reach_query_key_and_value(attention):
+    """the outputs stay in the autograd graph: gradients reach query, key and value"""
+    case = fixed_case(8)  # no padding: every row has a key, so no gradient is NaN
+    leaves = [t.clone().requires_grad_() for t in (case.query, case.key, case.value)]
+    case = Case(*leaves, None)
+    context, _unused = call(attention, case)
+    if not context.requires_grad:
+        fail(_("context is detached from query, key and value: no torch.no_grad(), .detach(), "
+               ".item() or numpy in the maths, or training cannot learn through attention"),
+             inputs=case.describe())  # fmt: skip
+    context.sum().backward()
+    for name, leaf in zip(("query", "key", "value"), leaves, strict=True):
+        if leaf.grad is None or not bool(leaf.grad.abs().sum() > 0):
+            fail(_("no gradient reaches {name}: is it used through differentiable "
+                   "operations?").format(name=name), inputs=case.describe())  # fmt: skip
