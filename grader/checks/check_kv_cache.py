@@ -83,8 +83,12 @@ class ReferenceDecoder(nn.Module):
         past = cache.get_seq_length() if cache is not None else 0
         if wrong == "kv_cache_positions_restart":
             positions = torch.arange(q_len).expand(batch, q_len)
-        elif wrong == "kv_cache_positions_count_padding":
+        elif wrong == "kv_cache_positions_count_padding" or (
+            wrong == "count_padding_when_decoding" and past  # the prefill counted right
+        ):
             positions = (past + torch.arange(q_len)).expand(batch, q_len)
+        elif wrong == "kv_cache_positions_off_by_one":  # cumsum without the - 1
+            positions = attention_mask.cumsum(-1)[:, -q_len:]
         else:
             positions = position_ids_from_attention_mask(attention_mask)[:, -q_len:]
         hidden = self.wte(input_ids) + self.wpe(positions)
@@ -204,10 +208,27 @@ def known_mistakes(reference, case: Case) -> Variants:
             "kv_cache_positions_restart",
             "kv_cache_positions_count_padding",
             "kv_cache_padding_forgotten",
+            "kv_cache_positions_off_by_one",
         )
     )
+    mistakes.append(("kv_cache_positions_count_padding", run("count_padding_when_decoding")))
     mistakes.append(("kv_cache_overwritten", run(None, OverwritingCache)))
     return mistakes
+
+
+def run_learner(model, cache, case: Case) -> list[torch.Tensor]:
+    """run_incrementally on your decoder; an embedding lookup out of range is a verdict."""
+    try:
+        return run_incrementally(model, cache, case)
+    except IndexError as err:
+        left_padded = bool((case.attention_mask[:, 0] == 0).any())
+        fail(
+            _("an embedding lookup failed ({err}): a position id is outside 0 .. "
+              "max_position_embeddings - 1. With left padding, attention_mask.cumsum(-1) - 1 "
+              "is -1 on the pads: clamp it at 0").format(err=err),
+            inputs=case.describe(),
+            diagnosis="kv_cache_positions_not_clamped" if left_padded else None,
+        )
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -273,12 +294,31 @@ def test_cache_appends_along_the_sequence_axis(learner_module):
             )
         want_keys = torch.cat((first[2 * layer], step[2 * layer]), dim=-2)
         expect_close(keys, want_keys, name=f"keys of layer {layer}", inputs=inputs, atol=0, rtol=0)
+    stored = [cache.keys[layer].shape[-2] if layer < len(cache.keys) else 0 for layer in (0, 1)]
+    if stored != [5, 5]:
+        fail(
+            _("update returned keys for 5 positions, but the cache holds {stored} (layers 0 and "
+              "1): store the concatenation in self.keys[layer_idx] and self.values[layer_idx], or "
+              "the next step loses this one").format(stored=stored),
+            inputs=inputs,
+        )
     if cache.get_seq_length() != 5 or cache.get_seq_length(1) != 5:
         fail(
             _("get_seq_length() should be 5 after 4 + 1 positions, got {length}").format(
                 length=cache.get_seq_length()
             ),
             inputs=inputs,
+        )
+    fresh = learner_module.KVCache()
+    if fresh.get_seq_length() != 0 or fresh.keys is cache.keys or fresh.values is cache.values:
+        fail(
+            _("a second KVCache() starts with length {length} and shares its lists with the "
+              "first: keys and values are class attributes (one list for every cache ever "
+              "made); create them in __init__ (self.keys = [])").format(
+                length=fresh.get_seq_length()
+            ),
+            inputs=inputs + "; " + _("then a fresh KVCache()"),
+            diagnosis="kv_cache_shared_between_instances",
         )
 
 
@@ -306,7 +346,7 @@ def test_prefill_then_decoding_matches_the_reference(learner_module, case):
     mine, reference = build(learner_module, case)
     inputs = case.describe()
     with torch.no_grad():
-        got_steps = run_incrementally(mine, learner_module.KVCache(), case)
+        got_steps = run_learner(mine, learner_module.KVCache(), case)
         want_steps = run_incrementally(reference, KVCache(), case)
         for step, (got, want) in enumerate(zip(got_steps, want_steps, strict=True)):
             what = _("the prefill") if step == 0 else _("decoding step {step}").format(step=step)
@@ -332,7 +372,7 @@ def test_cache_shapes_after_decoding(learner_module):
     mine, _ = build(learner_module, case)
     cache = learner_module.KVCache()
     with torch.no_grad():
-        run_incrementally(mine, cache, case)
+        run_learner(mine, cache, case)
     want = (2, case.heads, 6, case.hidden // case.heads)
     for layer in range(case.layers):
         for name, stored in (("keys", cache.keys), ("values", cache.values)):
@@ -354,7 +394,7 @@ def test_decoding_equals_full_recomputation(learner_module, case):
     mine, _unused = build(learner_module, case)
     inputs = case.describe()
     with torch.no_grad():
-        incremental = torch.cat(run_incrementally(mine, learner_module.KVCache(), case), 1)
+        incremental = torch.cat(run_learner(mine, learner_module.KVCache(), case), 1)
         full = mine(case.input_ids, case.attention_mask, None)
     full = check_output(full, tuple(incremental.shape), inputs, _("the whole sequence"))
     expect_close(
@@ -383,8 +423,8 @@ def test_a_left_padded_row_decodes_as_if_alone(learner_module):
         case.prompt - 2,
     )
     with torch.no_grad():
-        batched = torch.cat(run_incrementally(mine, learner_module.KVCache(), case), 1)[1:, 2:]
-        single = torch.cat(run_incrementally(mine, learner_module.KVCache(), alone), 1)
+        batched = torch.cat(run_learner(mine, learner_module.KVCache(), case), 1)[1:, 2:]
+        single = torch.cat(run_learner(mine, learner_module.KVCache(), alone), 1)
     inputs = (
         case.describe() + "; "
         + _("row 1 compared with the same prompt and tokens run alone (no padding)")
