@@ -65,7 +65,8 @@ def apply_rotary_pos_emb(
     """Rotate queries and keys: x · cos + rotate_half(x) · sin.
 
     Args:
-        q, k: (batch, heads, seq, head_dim).
+        q, k: (batch, heads, seq, head_dim) (or (batch, seq, heads, head_dim) with
+            ``unsqueeze_dim=2``).
         cos, sin: (batch, seq, head_dim) from rope_cos_sin; insert a heads axis at
             ``unsqueeze_dim`` so they broadcast.
 

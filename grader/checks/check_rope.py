@@ -145,9 +145,11 @@ def cases(draw, *, masked: bool = False) -> Case:
     return Case(q, k, v, position_ids.contiguous(), mask, base)
 
 
-def fixed_case(seed: int = 0, masked: bool = False) -> Case:
+def fixed_case(seed: int = 0, masked: bool = False, shuffled: bool = False) -> Case:
     shape = (2, 2, 4, 8)
     position_ids = torch.tensor([[0, 1, 2, 3], [5, 6, 7, 8]])
+    if shuffled:  # not consecutive: attention then depends on which positions are given
+        position_ids = torch.tensor([[3, 17, 5, 40], [9, 2, 30, 11]])
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]) if masked else None
     return Case(
         randn(shape, seed),
@@ -164,8 +166,23 @@ def reference_tables(case: Case):
     return rotary(case.position_ids)
 
 
+ARGUMENTS = {
+    "rope_cos_sin": ("position_ids", "inv_freq"),
+    "apply_rotary_pos_emb": ("q", "k", "cos", "sin"),
+    "rope_attention": ("query", "key", "value", "position_ids", "attention_mask"),
+}
+
+
 def call_pair(fn, *args, name: str, inputs: str):
+    kept = [(i, a.clone()) for i, a in enumerate(args) if isinstance(a, torch.Tensor)]
     result = fn(*args)
+    names = ARGUMENTS.get(name, ())
+    for i, before in kept:
+        if not torch.equal(args[i], before):
+            argument = names[i] if i < len(names) else str(i + 1)
+            fail(_("{name} changed its argument {argument} in place (e.g. q.mul_(cos)): compute "
+                   "into new tensors, the caller still needs the original").format(
+                name=name, argument=argument), inputs=inputs)  # fmt: skip
     if not isinstance(result, tuple | list) or len(result) != 2:
         fail(_("{name} should return a pair, got {kind}").format(
             name=name, kind=type(result).__name__
@@ -271,8 +288,10 @@ def arange_tables(seq: int, batch: int, inv_freq):
 def test_cos_sin_follow_the_dtype(rope):
     """rope_cos_sin returns the requested dtype (angles computed in float32)"""
     inv_freq = rope_inv_freq(8)
-    position_ids = torch.tensor([[0, 1, 2]])
-    inputs = "position_ids [[0, 1, 2]], head_dim=8, dtype=torch.bfloat16"
+    # bfloat16 keeps 8 significant bits: 1001 would be rounded to 1000 and 301 to 300, so
+    # angles computed in bfloat16 are off by whole radians at the first frequency.
+    position_ids = torch.tensor([[0, 1, 2, 301, 1001]])
+    inputs = "position_ids [[0, 1, 2, 301, 1001]], head_dim=8, dtype=torch.bfloat16"
     cos, sin = call_pair(
         rope.rope_cos_sin,
         position_ids,
@@ -281,8 +300,17 @@ def test_cos_sin_follow_the_dtype(rope):
         name="rope_cos_sin",
         inputs=inputs,
     )
-    for name, got in (("cos", cos), ("sin", sin)):
-        expect_tensor(got, name=name, shape=(1, 3, 8), dtype=torch.bfloat16, inputs=inputs)
+    angles = position_ids[..., None].float() * inv_freq
+    angles = torch.cat((angles, angles), -1)
+    low = position_ids[..., None].to(torch.bfloat16) * inv_freq.to(torch.bfloat16)
+    low = torch.cat((low, low), -1)
+    step = torch.finfo(torch.bfloat16).eps
+    pairs = (("cos", cos, angles.cos(), low.cos()), ("sin", sin, angles.sin(), low.sin()))
+    for name, got, want, in_bfloat16 in pairs:
+        expect_tensor(got, name=name, shape=(1, 5, 8), dtype=torch.bfloat16, inputs=inputs)
+        expect_close(got.float(), want.to(torch.bfloat16).float(), name=name, inputs=inputs,
+                     atol=2 * step, rtol=0,
+                     mistakes={"rope_angles_in_half_precision": lambda w=in_bfloat16: w})
 
 
 @given(case=cases())
@@ -321,8 +349,45 @@ def test_apply_rotary_pos_emb(rope, case):
         )
 
 
+def test_unsqueeze_dim_2_for_batch_seq_heads_layout(rope):
+    """unsqueeze_dim=2 rotates (batch, seq, heads, head_dim) tensors, as transformers allows"""
+    case = fixed_case(4)
+    cos, sin = reference_tables(case)
+    q, k = case.q.transpose(1, 2), case.k.transpose(1, 2)  # (batch, seq, heads, head_dim)
+    inputs = case.describe() + "; " + _("q and k laid out (batch, seq, heads, head_dim), "
+                                          "unsqueeze_dim=2")  # fmt: skip
+    try:
+        got = call_pair(rope.apply_rotary_pos_emb, q, k, cos, sin, 2,
+                        name="apply_rotary_pos_emb", inputs=inputs)  # fmt: skip
+    except RuntimeError as err:
+        fail(_("with unsqueeze_dim=2 your code raised: {err}. Insert the heads axis where "
+               "unsqueeze_dim says: cos.unsqueeze(unsqueeze_dim)").format(err=err),
+             inputs=inputs)  # fmt: skip
+    want = apply_rotary_pos_emb(q, k, cos, sin, unsqueeze_dim=2)
+    for index, name in enumerate(("q_rotated", "k_rotated")):
+        expect_close(got[index], want[index], name=name, inputs=inputs, atol=ATOL, rtol=RTOL)
+
+
+def test_gradients_flow_through_the_rotation(rope):
+    """gradients reach q and k through apply_rotary_pos_emb, and q, k, v through rope_attention"""
+    case = fixed_case(5)
+    cos, sin = reference_tables(case)
+    leaves = [t.clone().requires_grad_() for t in (case.q, case.k, case.v)]
+    inputs = case.describe() + "; " + _("q, k and v require gradients")
+    rotated = call_pair(rope.apply_rotary_pos_emb, leaves[0], leaves[1], cos, sin,
+                        name="apply_rotary_pos_emb", inputs=inputs)  # fmt: skip
+    context, _unused = call_pair(rope.rope_attention, *leaves, case.position_ids, None,
+                                 case.base, name="rope_attention", inputs=inputs)  # fmt: skip
+    for name, out in (("q_rotated", rotated[0]), ("k_rotated", rotated[1]), ("context", context)):
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            fail(_("{name} is detached from the inputs: no torch.no_grad(), .detach(), .item() "
+                   "or numpy in the maths, or the model cannot learn through it").format(
+                name=name), inputs=inputs)  # fmt: skip
+
+
 @given(case=cases(masked=True))
 @example(case=fixed_case(2, masked=True))
+@example(case=fixed_case(9, shuffled=True))
 def test_rope_attention(rope, case):
     """rope_attention: q and k rotated (values not), then attention; matches the reference"""
     inputs = case.describe()
@@ -343,6 +408,10 @@ def test_rope_attention(rope, case):
     want_context, want_probs = scaled_dot_product_attention(q, k, case.v, additive)
     v_rotated, _ = apply_rotary_pos_emb(case.v, case.v, cos, sin)
     mistakes = Variants([("rope_rotates_values", lambda: (want_probs @ v_rotated, want_probs))])
+    batch, seq = case.position_ids.shape
+    arange_cos, arange_sin = arange_tables(seq, batch, rope_inv_freq(case.q.shape[-1], case.base))
+    mistakes.append(("rope_position_ids_ignored", lambda: scaled_dot_product_attention(
+        *apply_rotary_pos_emb(case.q, case.k, arange_cos, arange_sin), case.v, additive)))
     for m, f in wrong_rotations(case.q, case.k, cos, sin):
         mistakes.append((m, lambda f=f: scaled_dot_product_attention(*f(), case.v, additive)))
     for index, (name, got, want) in enumerate(
