@@ -57,6 +57,7 @@ def alibi_attention(
     Returns:
         (context, probs): (batch, heads, seq, d_head) and (batch, heads, seq, seq), with
         scores q·k / sqrt(d_head) + the ALiBi bias + the causal + padding mask (your
-        causal_mask from e21), softmax over keys.
+        causal_mask from e21), softmax over keys; in the dtype of query, and finite even
+        where a query has no key to attend to (the first positions of a left-padded row).
     """
     raise NotImplementedError("alibi_attention is yours to write; stuck? run: bertprep hint alibi")

@@ -162,7 +162,15 @@ def reference_attention(case: Case, bias: torch.Tensor | None = None, scale_bias
 
 
 def call_attention(alibi, case: Case):
+    arguments = {"query": case.query, "key": case.key, "value": case.value,
+                 "attention_mask": case.mask}  # fmt: skip
+    before = {name: t.clone() for name, t in arguments.items() if t is not None}
     result = alibi.alibi_attention(case.query, case.key, case.value, case.mask)
+    for name, kept in before.items():
+        if not torch.equal(arguments[name], kept):
+            fail(_("alibi_attention changed its argument {name} in place: compute into new "
+                   "tensors, the caller still needs {name}").format(name=name),
+                 inputs=case.describe())  # fmt: skip
     if not isinstance(result, tuple | list) or len(result) != 2:
         fail(
             _("alibi_attention should return (context, probs), got {kind}").format(
@@ -176,6 +184,7 @@ def call_attention(alibi, case: Case):
         probs,
         name="probs",
         shape=(b, h, s, s),
+        dtype=case.query.dtype,
         inputs=case.describe(),
         shape_names="(batch, heads, seq, seq)",
     )
@@ -183,6 +192,7 @@ def call_attention(alibi, case: Case):
         context,
         name="context",
         shape=(b, h, s, d),
+        dtype=case.query.dtype,
         inputs=case.describe(),
         shape_names="(batch, heads, seq, d_head)",
     )
@@ -237,9 +247,17 @@ def test_bias(alibi, num_heads, q_len, extra):
         mistakes.append(
             ("alibi_bias_rewards_distance", lambda: -reference_bias(q_len, q_len, num_heads))
         )
+    want = reference_bias(q_len, kv_len, num_heads)
+    past = (want <= 0).expand_as(want)  # keys at or before the query: j <= i
+    close = (got.detach().double() - want.double()).abs() <= ATOL + RTOL * want.double().abs()
+    if bool(close[past].all()) and not bool(close.all()):
+        fail(_("the bias is right for keys at or before the query but not after it (j > i): "
+               "-m·(i - j) is a straight line in i - j, positive for future keys. Causal "
+               "attention masks them, but the bias is not |i - j| or clamped at 0"),
+             inputs=inputs)  # fmt: skip
     expect_close(
         got,
-        reference_bias(q_len, kv_len, num_heads),
+        want,
         name="bias",
         inputs=inputs,
         atol=ATOL,
@@ -379,3 +397,31 @@ def test_steep_heads_ignore_tokens_far_beyond_a_short_context(alibi):
               "did not change"),
             inputs=inputs,
         )
+
+
+def test_left_padding_gives_finite_numbers(alibi):
+    """a left-padded row's first queries have no key to attend to: still no NaN or inf"""
+    case = fixed_case(heads=4, seed=6)  # row 1 left-padded by 2
+    context, probs = call_attention(alibi, case)
+    if not (torch.isfinite(probs).all() and torch.isfinite(context).all()):
+        fail(_("probs or context hold NaN/inf: the first queries of a left-padded row have no "
+               "allowed key, and a softmax over a row of -inf is NaN, which spreads through "
+               "every later layer; block keys with torch.finfo(dtype).min (your causal_mask "
+               "from e21)"), inputs=case.describe())  # fmt: skip
+
+
+def test_gradients_reach_query_key_and_value(alibi):
+    """the outputs stay in the autograd graph: gradients reach query, key and value"""
+    case = fixed_case(heads=4, seed=7)
+    leaves = [t.clone().requires_grad_() for t in (case.query, case.key, case.value)]
+    case = Case(*leaves, None)
+    context, _unused = call_attention(alibi, case)
+    if not context.requires_grad:
+        fail(_("context is detached from query, key and value: no torch.no_grad(), .detach(), "
+               ".item() or numpy in the maths, or training cannot learn through attention"),
+             inputs=case.describe())  # fmt: skip
+    context.sum().backward()
+    for name, leaf in zip(("query", "key", "value"), leaves, strict=True):
+        if leaf.grad is None or not bool(leaf.grad.abs().sum() > 0):
+            fail(_("no gradient reaches {name}: is it used through differentiable "
+                   "operations?").format(name=name), inputs=case.describe())  # fmt: skip
