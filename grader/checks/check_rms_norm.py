@@ -116,7 +116,13 @@ def test_matches_the_reference(norm_cls, shape, seed, scale, eps, offset, contig
         parts.append(_("non-contiguous x"))
     inputs = "; ".join(parts)
     with torch.no_grad():
-        got, want = mine(x), reference(x)
+        want, before = reference(x), x.clone()
+        got = mine(x)
+        if not torch.equal(x, before):
+            fail(_("x was changed in place: for a float32 input, x.to(torch.float32) returns x "
+                   "itself, not a copy, so x *= ... or x.mul_(...) overwrites the caller's "
+                   "tensor; write x = x * ... instead"), inputs=inputs,
+                 diagnosis="rms_norm_modifies_input")  # fmt: skip
         expect_close(
             got,
             want,
