@@ -159,3 +159,81 @@ def test_dropout_only_in_training(mlp_cls):
         trained = mine(x)
     if torch.allclose(trained, first):
         fail(_("in train mode the output equals eval mode: apply self.drop to the gated product"))
+
+
+def dropout_models(reference, x: torch.Tensor, seed: int) -> Variants:
+    """GeGLU on the reference's weights with dropout in each known wrong place, under ``seed``."""
+    drop, wo = reference.drop, reference.Wo
+
+    def gated(h):
+        first, second = reference.Wi(h).chunk(2, dim=-1)
+        return F.gelu(first), second
+
+    def on_output():
+        act, gate = gated(x)
+        return drop(wo(act * gate))
+
+    def on_input():
+        act, gate = gated(drop(x))
+        return wo(act * gate)
+
+    def seeded(run):
+        def output():
+            torch.manual_seed(seed)
+            return run()
+
+        return output
+
+    return Variants(("geglu_dropout_misplaced", seeded(run))
+                    for run in (on_output, on_input))  # fmt: skip
+
+
+def test_dropout_acts_on_the_gated_product(mlp_cls):
+    """in train mode dropout masks act(input) * gate, as the reference's: same mask under a seed"""
+    mine, reference = build(mlp_cls, 8, 16, "gelu", True, 6)
+    x = randn((2, 6, 8), 7)
+    inputs = _("hidden=8, intermediate=16, dropout 0.1, bias; x of shape (2, 6, 8); train mode, "
+               "torch.manual_seed(11)")  # fmt: skip
+    mine.train()
+    reference.train()
+    with torch.no_grad():
+        torch.manual_seed(11)
+        got = expect_tensor(mine(x), name="output", shape=(2, 6, 8), inputs=inputs)
+        torch.manual_seed(11)
+        want = reference(x)
+        mistakes = dropout_models(reference, x, 11)
+        expect_close(got, want, name="output (train mode)", inputs=inputs, atol=1e-5, rtol=1e-4,
+                     mistakes=mistakes)  # fmt: skip
+
+
+@pytest.mark.parametrize("activation", ["gelu", "silu"])
+def test_gradients_match_the_reference(mlp_cls, activation):
+    """gradients reach hidden_states, Wi and Wo, and equal the reference's"""
+    mine, reference = build(mlp_cls, 6, 10, activation, True, 8)
+    x = randn((2, 4, 6), 9, 2.0)
+    weights = randn((2, 4, 6), 10)
+    inputs = _("{name}; hidden=6, intermediate=10, bias; loss = sum(output · fixed random "
+               "weights)").format(name=NAMES[activation])  # fmt: skip
+    grads = []
+    for model in (mine, reference):
+        leaf = x.clone().requires_grad_()
+        try:
+            out = model(leaf)
+            if model is mine:
+                out = expect_tensor(out, name="output", shape=(2, 4, 6), inputs=inputs)
+                if not out.requires_grad:
+                    fail(_("the output is detached: no torch.no_grad(), .detach(), .item() or "
+                           "numpy in forward, or the MLP cannot be trained"),
+                         inputs=inputs)  # fmt: skip
+            (out * weights).sum().backward()
+        except RuntimeError as err:
+            fail(_("with gradients on, your MLP failed: {err}. An in-place operation (mul_, *=, "
+                   "+=) overwrote a tensor autograd still needs; compute into new "
+                   "tensors").format(err=err), inputs=inputs)  # fmt: skip
+        grads.append({"hidden_states": leaf.grad, "Wi.weight": model.Wi.weight.grad,
+                      "Wo.weight": model.Wo.weight.grad})  # fmt: skip
+    for name, want in grads[1].items():
+        got = grads[0][name]
+        if got is None:
+            fail(_("no gradient reaches {name}").format(name=name), inputs=inputs)
+        expect_close(got, want, name=f"{name}.grad", inputs=inputs, atol=1e-5, rtol=1e-4)
