@@ -131,6 +131,14 @@ def encoder_mistakes(reference, x, mask) -> Variants:
         return run
 
     mistakes = Variants([("preln_final_norm_missing", model("pre", final_norm=False))])
+
+    def norm_every_layer():
+        h = x
+        for layer in reference.layer:
+            h = reference.LayerNorm(layer_model(layer, h, mask))
+        return h
+
+    mistakes.append(("preln_final_norm_every_layer", norm_every_layer))
     for mistake, wiring in LAYER_MISTAKES:
         mistakes.append((mistake, model(wiring)))
         mistakes.append((mistake, model(wiring, final_norm=False)))
@@ -163,8 +171,12 @@ def compare(cls, reference_cls, mistakes_of, config, seed, x, mask, *, layers=Fa
     inputs = describe_case(config, x, mask, layers)
     additive = None if mask is None else additive_attention_mask(mask, x.dtype)
     with torch.no_grad():
+        want, before = reference(x, additive), x.clone()
         got = mine(x, mask)
-        want = reference(x, additive)
+    if not torch.equal(x, before):
+        fail(_("hidden_states was changed in place (hidden_states += ... adds the update into "
+               "the caller's tensor): write hidden_states = hidden_states + update"),
+             inputs=inputs)  # fmt: skip
     expect_tensor(got, name="output", shape=tuple(x.shape), inputs=inputs,
                   shape_names="(batch, seq, hidden)")  # fmt: skip
     mistakes = mistakes_of(reference, x, additive) if final_example() else None
@@ -324,3 +336,50 @@ def test_top_layer_gradient_shrinks_with_depth_as_pre_ln_predicts(learner):
             inputs=inputs,
             diagnosis="preln_post_ln" if abs(math.log(ours / theirs)) < 0.1 else None,
         )
+
+
+def dropout_models(reference, x, seed: int) -> Variants:
+    """One reference pre-LN layer in train mode with dropout in a known wrong place in either
+    sub-layer or both: on the residual sum (the stream itself), or before the output
+    projection instead of after it."""
+    attention, intermediate, output = reference.attention, reference.intermediate, reference.output
+
+    def sublayer(h, update, dense, drop, where):
+        if where == "stream":
+            return drop(h + dense(update))
+        if where == "before_dense":
+            return h + dense(drop(update))
+        return h + drop(dense(update))
+
+    def model(first, second):
+        def run():
+            torch.manual_seed(seed)
+            h = sublayer(x, attention.self(attention.LayerNorm(x), None),
+                         attention.output.dense, attention.output.dropout, first)  # fmt: skip
+            widened = F.gelu(intermediate.dense(intermediate.LayerNorm(h)))
+            return sublayer(h, widened, output.dense, output.dropout, second)
+
+        return run
+
+    places = ("right", "stream", "before_dense")
+    return Variants(("preln_dropout_misplaced", model(a, b))
+                    for a in places for b in places if (a, b) != ("right", "right"))  # fmt: skip
+
+
+def test_dropout_masks_the_updates_not_the_stream(learner):
+    """in train mode dropout acts on each sub-layer's update, as the reference's: same masks"""
+    config = small_config(hidden_dropout_prob=0.3, attention_probs_dropout_prob=0.0)
+    mine, reference = build(learner.PreLNLayer, ref.PreLNLayer, config, 13)
+    x = randn((2, 5, 12), 14)
+    inputs = (describe_case(config, x, None) + "; "
+              + _("hidden_dropout_prob=0.3 (attention dropout 0); train mode, "
+                  "torch.manual_seed(11)"))  # fmt: skip
+    mine.train()
+    reference.train()
+    with torch.no_grad():
+        torch.manual_seed(11)
+        got = expect_tensor(mine(x, None), name="output", shape=(2, 5, 12), inputs=inputs)
+        torch.manual_seed(11)
+        want = reference(x, None)
+        expect_close(got, want, name="output (train mode)", inputs=inputs, atol=ATOL, rtol=RTOL,
+                     mistakes=dropout_models(reference, x, 11))  # fmt: skip
