@@ -163,7 +163,7 @@ def build(learner, config, seed):
 
 
 def model_output(reference, input_ids, attention_mask, *, reach=None, global_layers=None,
-                 swap_theta=False, final_norm=True):  # fmt: skip
+                 swap_theta=False, one_theta=None, final_norm=True):  # fmt: skip
     """The reference's modules, wired right or in a known wrong way."""
     config = reference.config
     mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
@@ -174,6 +174,8 @@ def model_output(reference, input_ids, attention_mask, *, reach=None, global_lay
     rotary = {True: reference.global_rotary, False: reference.local_rotary}
     if swap_theta:
         rotary = {True: reference.local_rotary, False: reference.global_rotary}
+    if one_theta is not None:  # one rotary embedding ("global" or "local") for every layer
+        rotary = {kind: rotary[one_theta == "global"] for kind in (True, False)}
     for i, layer in enumerate(reference.layers):
         is_global = config.is_global(i) if global_layers is None else global_layers(i)
         hidden = layer(hidden, masks[is_global], rotary[is_global](positions))
@@ -182,6 +184,7 @@ def model_output(reference, input_ids, attention_mask, *, reach=None, global_lay
 
 def known_mistakes(reference, input_ids, attention_mask) -> Variants:
     half = reference.config.local_attention // 2
+    every = reference.config.global_attn_every_n_layers
 
     def model(**wrong):
         def run():
@@ -196,6 +199,9 @@ def known_mistakes(reference, input_ids, attention_mask) -> Variants:
         ("modernbert_window_full_width", model(reach=reference.config.local_attention)),
         ("modernbert_rope_theta_swapped", model(swap_theta=True)),
         ("modernbert_all_global", model(global_layers=lambda i: True)),
+        ("modernbert_global_layers_wrong", model(global_layers=lambda i: (i + 1) % every == 0)),
+        ("modernbert_single_rope_theta", model(one_theta="local")),
+        ("modernbert_single_rope_theta", model(one_theta="global")),
         ("modernbert_final_norm_missing", model(final_norm=False)),
     ])  # fmt: skip
 
@@ -287,3 +293,23 @@ def test_padding_does_not_change_real_tokens(learner):
         fail(_("adding padding changed the real tokens' outputs (by up to {change:.3g}): both "
                "masks, global and local, must block padded keys").format(change=change),
              inputs=inputs)  # fmt: skip
+
+
+def test_gradients_reach_the_embeddings_and_every_layer(learner):
+    """the output stays in the autograd graph: gradients reach the embeddings and every layer"""
+    config, seed, ids, mask = fixed_case()
+    mine, _unused = build(learner, config, seed)
+    inputs = f"{describe(config)}; batch=2, seq=9; {describe_mask(mask)}"
+    out = expect_tensor(mine(ids, mask), name="last_hidden_state", shape=(2, 9, 16),
+                        inputs=inputs)  # fmt: skip
+    if not out.requires_grad:
+        fail(_("last_hidden_state is detached: no torch.no_grad(), .detach(), .item() or numpy "
+               "in forward, or the model cannot be trained"), inputs=inputs)  # fmt: skip
+    out.sum().backward()
+    for name, parameter in (("embeddings.tok_embeddings.weight", mine.embeddings.tok_embeddings
+                             .weight),
+                            *((f"layers.{i}.attn.Wqkv.weight", layer.attn.Wqkv.weight)
+                              for i, layer in enumerate(mine.layers))):  # fmt: skip
+        if parameter.grad is None or not bool(parameter.grad.abs().sum() > 0):
+            fail(_("no gradient reaches {name}: is every layer's output used, through "
+                   "differentiable operations?").format(name=name), inputs=inputs)  # fmt: skip
