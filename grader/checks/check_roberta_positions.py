@@ -112,14 +112,23 @@ def wrong_position_ids(input_ids: torch.Tensor, padding_idx: int) -> Variants:
     is_real = input_ids.ne(padding_idx).long()
     counts = torch.cumsum(is_real, dim=1)
     arange = torch.arange(input_ids.shape[1]).expand_as(input_ids)
-    return Variants(
+    mistakes = Variants(
         [
             ("roberta_positions_from_zero", lambda: arange),
             ("roberta_positions_count_padding", lambda: arange + padding_idx + 1),
+            ("roberta_positions_count_padding",  # pads on padding_idx, but arange for the text
+             lambda: torch.where(is_real.bool(), arange + padding_idx + 1, padding_idx)),
             ("roberta_cumsum_without_mask", lambda: counts + padding_idx),
             ("roberta_positions_offset_missing", lambda: counts * is_real),
         ]
     )
+    if padding_idx != 1:  # RoBERTa's own pad id 1 written in, instead of the argument
+        one = input_ids.ne(1).long()
+        mistakes.append(("roberta_padding_idx_hardcoded",
+                         lambda: ref.create_position_ids_from_input_ids(input_ids, 1)))
+        mistakes.append(("roberta_padding_idx_hardcoded",
+                         lambda: torch.cumsum(one, dim=1) * one + padding_idx))
+    return mistakes
 
 
 def embed(reference, input_ids, types, position_ids) -> torch.Tensor:
@@ -150,7 +159,12 @@ def wrong_embeddings(reference, input_ids, types) -> Variants:
 
 
 def learner_position_ids(learner, input_ids, padding_idx, inputs) -> torch.Tensor:
-    got = learner.create_position_ids_from_input_ids(input_ids.clone(), padding_idx)
+    argument = input_ids.clone()
+    got = learner.create_position_ids_from_input_ids(argument, padding_idx)
+    if not torch.equal(argument, input_ids):
+        fail(_("create_position_ids_from_input_ids changed input_ids in place (e.g. ne_ or "
+               "masked_fill_): the caller still needs the token ids; compute into new "
+               "tensors"), inputs=inputs)  # fmt: skip
     got = expect_tensor(got, name="position_ids", shape=tuple(input_ids.shape), inputs=inputs,
                         shape_names="(batch, seq)")  # fmt: skip
     if got.dtype != torch.long:
@@ -242,12 +256,20 @@ def compare_embeddings(learner, config, seed, input_ids, types) -> None:
     inputs = (f"hidden={config.hidden_size}, max_position_embeddings="
               f"{config.max_position_embeddings}; {describe_ids(input_ids, config.pad_token_id)}"
               f"; {given_types}")  # fmt: skip
+    argument = input_ids.clone()
     try:
         with torch.no_grad():
-            got = mine(input_ids, types)
+            got = mine(argument, types)
     except IndexError as err:
+        hardcoded = ref.create_position_ids_from_input_ids(input_ids, 1)
+        size = config.max_position_embeddings
         fail(_("indexing an embedding table failed ({err}): a position id is outside "
-               "0 .. max_position_embeddings - 1").format(err=err), inputs=inputs)  # fmt: skip
+               "0 .. max_position_embeddings - 1").format(err=err), inputs=inputs,
+             diagnosis="roberta_padding_idx_hardcoded"
+             if config.pad_token_id != 1 and int(hardcoded.max()) >= size else None)  # fmt: skip
+    if not torch.equal(argument, input_ids):
+        fail(_("RobertaEmbeddings changed input_ids in place: the caller still needs the token "
+               "ids; compute into new tensors"), inputs=inputs)  # fmt: skip
     with torch.no_grad():
         want = reference(input_ids, types)
     expect_tensor(got, name="embeddings", shape=(batch, seq, config.hidden_size), inputs=inputs,
@@ -279,3 +301,20 @@ def test_embeddings_load_reference_weights_and_return_batch_seq_hidden(learner):
 def test_embeddings_match_the_reference(learner, case):
     """embeddings equal the reference RobertaEmbeddings' (same weights, eval mode), pads included"""
     compare_embeddings(learner, *case)
+
+
+def test_gradients_reach_the_embedding_tables(learner):
+    """the output stays in the autograd graph: gradients reach the word and position tables"""
+    config, seed, input_ids, _unused = fixed_embedding_case()
+    mine, _unused = build(learner, config, seed)
+    inputs = describe_ids(input_ids, 1)
+    out = expect_tensor(mine(input_ids), name="embeddings", shape=(3, 6, 8), inputs=inputs)
+    if not out.requires_grad:
+        fail(_("the embeddings are detached: no torch.no_grad(), .detach(), .item() or numpy in "
+               "forward, or the tables cannot be trained"), inputs=inputs)  # fmt: skip
+    out.sum().backward()
+    for name in ("word_embeddings", "position_embeddings"):
+        grad = getattr(mine, name).weight.grad
+        if grad is None or not bool(grad.abs().sum() > 0):
+            fail(_("no gradient reaches {name}.weight: look its rows up with the "
+                   "module (self.{name}(ids))").format(name=name), inputs=inputs)  # fmt: skip
