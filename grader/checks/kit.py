@@ -7,6 +7,7 @@ that mistake's id. The pytest plugin turns it into a verdict line; no traceback 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -205,6 +206,33 @@ def load_weights(module: torch.nn.Module, state_dict: Mapping[str, Tensor], *, n
                 name=name, problems=_("; ").join(problems))
         )
     module.load_state_dict(state_dict)
+
+
+_INIT_FUNCTIONS = ("normal_", "uniform_", "kaiming_uniform_", "kaiming_normal_",
+                   "xavier_uniform_", "xavier_normal_", "trunc_normal_")  # fmt: skip
+
+
+@contextlib.contextmanager
+def skip_init():
+    """Build a model whose every weight is loaded right after (a strict ``load_weights``):
+    its random initialisation, most of the time it takes to build a real-size model, is
+    skipped. Until that load the weights hold whatever memory held."""
+    saved = {name: getattr(torch.nn.init, name) for name in _INIT_FUNCTIONS}
+    own = {name: torch.Tensor.__dict__.get(name) for name in ("normal_", "uniform_")}
+    try:
+        for name in _INIT_FUNCTIONS:
+            setattr(torch.nn.init, name, lambda tensor, *args, **kwargs: tensor)
+        for name in own:
+            setattr(torch.Tensor, name, lambda self, *args, **kwargs: self)
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(torch.nn.init, name, function)
+        for name, method in own.items():
+            if method is None:
+                delattr(torch.Tensor, name)
+            else:
+                setattr(torch.Tensor, name, method)
 
 
 class Variants(list):

@@ -1,10 +1,11 @@
-"""What the forked grading child does before any learner code runs, then pytest.
+"""The grading session: what a fork of the worker does before any learner code runs, then
+pytest, which collects the requested checks and runs each exercise's in a fork of its own.
 
-Limits (memory, output, CPU), stdin from /dev/null, stdout/stderr to a private log, the
-results channel moved to an fd no one names, ``input()`` and ``breakpoint()`` that say the
-code waited for input instead of hanging, the run-time watch for borrowed answers, and the
-grading plugin object. Runs in a process of its own (``os.setpgid``), so everything it
-starts can be ended with it.
+Limits (memory, output, CPU, no core files), stdin from /dev/null, stdout/stderr to a private
+log, the results channel moved to an fd no one names, ``input()`` and ``breakpoint()`` that
+say the code waited for input instead of hanging, the grading plugin object; and, in each
+exercise's fork, the run-time watch for borrowed answers with that exercise's rules. The
+session is a process group of its own and the subreaper of its exercises' orphans.
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ import signal
 import sys
 
 from grader.catalogue import CHECKS_DIR
+from grader.sandbox import procs
 
 CHANNEL_FD_RANGE = (200, 900)
+# pytest's own plugins the checks never use (each costs a little in every fork).
+UNUSED_PLUGINS = ("cacheprovider", "unraisableexception", "threadexception", "logging",
+                  "doctest", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan",
+                  "recwarn", "tmpdir", "monkeypatch", "debugging", "python_path")  # fmt: skip
 
 
 def _vm_size_bytes() -> int:
@@ -40,9 +46,11 @@ def _limits(request: dict) -> None:
     output = request["output_mb"] * 2**20
     resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails, it doesn't kill
-    cpu = int(request["run_cpu_s"])  # the kernel's backstop for the whole run
+    cpu = int(request["run_cpu_s"])  # the kernel's backstop for one exercise's process
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file
 
 
 def _plumbing(request: dict, channel_fd: int) -> int:
@@ -80,15 +88,23 @@ def _no_input() -> None:
     sys.breakpointhook = no_breakpoint
 
 
+def _rules(request: dict, exercise: str) -> list[str]:
+    forbidden = request.get("forbidden") or {}
+    return list(forbidden.get(exercise, ())) if isinstance(forbidden, dict) else list(forbidden)
+
+
 def run(request: dict, channel_fd: int) -> int:
-    """The forked child's whole life; returns pytest's exit code."""
+    """The grading session's whole life; returns pytest's exit code."""
     os.setpgid(0, 0)  # own process group: killing it ends whatever the learner started
+    procs.become_subreaper()
     _limits(request)
     fd = _plumbing(request, channel_fd)
     sys.dont_write_bytecode = True  # never leave __pycache__ in the learner's folder
     for name in ("BERTPREP_RESULTS", "BERTPREP_NONCE"):
         os.environ.pop(name, None)
     os.environ["BERTPREP_TARGET"] = request["target"]
+    if request.get("cache_dir"):
+        os.environ["BERTPREP_CACHE"] = request["cache_dir"]
     os.environ["HF_HUB_OFFLINE"] = "1"
     # Only the plugins grading needs: auto-loading every installed pytest plugin (anyio's
     # probes event-loop backends) costs more than the checks of a small exercise.
@@ -105,30 +121,37 @@ def run(request: dict, channel_fd: int) -> int:
     torch.set_num_threads(1)
     _no_input()
     channel = Channel(fd, request["nonce"])
-    guard = Guard(request["target"], request.get("forbidden", []),
-                  lambda what, where: channel.write(
-                      {"event": "borrowed", "what": what, "where": where}),
-                  channel.write)  # fmt: skip
-    guard.install()
+    guards: list[Guard] = []
+
+    def enter_exercise(exercise: str) -> None:
+        """In the exercise's fork, before its checks (and the learner's code) run."""
+        guard = Guard(request["target"], _rules(request, exercise), request.get("cache_dir"),
+                      lambda what, where: channel.write(
+                          {"event": "borrowed", "what": what, "where": where}),
+                      channel.write)  # fmt: skip
+        guard.install()
+        guards.append(guard)
 
     def after_check() -> None:
-        with contextlib.suppress(Exception):
-            guard.wrap_reference()  # reference modules a check imported since
-            guard.scan_modules()
+        for guard in guards:
+            with contextlib.suppress(Exception):
+                guard.wrap_reference()  # reference modules a check imported since
+                guard.scan_modules()
 
     plugin = GradingPlugin(channel, target_dir=request["target"], cpu_limit=request["cpu_s"],
-                           after_check=after_check)  # fmt: skip
+                           enter_exercise=enter_exercise, after_check=after_check,
+                           parallel=int(request.get("parallel", 1)),
+                           exercise_wall_s=float(request["run_wall_s"]))  # fmt: skip
     del request["nonce"]
     args = [
         *request["checks"],
         "-p", "hypothesis.extra.pytestplugin",
-        "-p", "no:cacheprovider",
-        "-p", "no:unraisableexception",
-        "-p", "no:threadexception",
         # Checks raise CheckFailure with their own messages; no assert rewriting needed.
         "--assert=plain",
         "-c", str(CHECKS_DIR / "pytest.ini"),
         "--rootdir", str(CHECKS_DIR),
         "-q", "--tb=no", "--no-header",
     ]  # fmt: skip
+    for unused in UNUSED_PLUGINS:
+        args += ["-p", f"no:{unused}"]
     return int(pytest.main(args, plugins=[plugin]))

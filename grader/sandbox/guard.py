@@ -30,7 +30,9 @@ from grader.catalogue import CHECKS_DIR, PROJECT_ROOT
 from grader.i18n import _
 from grader.sandbox.borrowing import (
     ALLOWED_NAME,
+    ANSWER_SOURCES,
     PROJECT_SOURCES,
+    TARGET_PACKAGE,
     allowed,
     answer_source,
     forbidden_message,
@@ -86,6 +88,7 @@ class Guard:
         self,
         target_dir: str,
         forbidden: list[str],
+        cache_dir: str | None,
         note: Callable[[str, str], None],
         notice: Callable[[dict], None] = lambda record: None,
     ):
@@ -95,8 +98,13 @@ class Guard:
         self.notice = notice  # notice(record): a write to the grader's files, a process
         self.noted: set[str] = set()
         self.wrapped: dict[int, object] = {}
+        self.seen_modules: dict[str, tuple[int, int]] = {}
         self.grader_prefixes = (str(CHECKS_DIR) + os.sep, os.path.dirname(__file__) + os.sep)
         self.guarded_paths = tuple(str(PROJECT_ROOT / s) + os.sep for s in PROJECT_SOURCES)
+        # Writes there are noticed too: what the checks expect, cached by ``prepare``.
+        self.written_paths = self.guarded_paths + (
+            (os.path.abspath(cache_dir) + os.sep,) if cache_dir else ()
+        )
         self.solutions_path = str(PROJECT_ROOT / "solutions") + os.sep
 
     # --- where a call comes from ------------------------------------------------------------
@@ -138,8 +146,10 @@ class Guard:
         original = builtins.__import__
         guard = self
 
+        roots = frozenset(ANSWER_SOURCES)
+
         def __import__(name, globals=None, locals=None, fromlist=(), level=0):
-            if level == 0 and answer_source(name):
+            if level == 0 and name.partition(".")[0] in roots:
                 where = guard._direct(sys._getframe(1))
                 if where:
                     for item in fromlist or ():
@@ -152,13 +162,18 @@ class Guard:
 
         builtins.__import__ = __import__
 
-    def _guarded_path(self, value) -> str | None:
+    def _guarded_path(self, value, paths: tuple[str, ...] | None = None) -> str | None:
         if isinstance(value, bytes):
             value = os.fsdecode(value)
         if not isinstance(value, str):
             return None
         path = os.path.abspath(value)
-        return path if path.startswith(self.guarded_paths) else None
+        return path if path.startswith(paths or self.guarded_paths) else None
+
+    def _wrote(self, path: str) -> None:
+        shown = os.path.relpath(path, PROJECT_ROOT) if path.startswith(
+            self.guarded_paths) else path  # fmt: skip
+        self.notice({"event": "wrote", "path": shown})
 
     def _audit(self, event: str, args: tuple) -> None:
         if event in SPAWN_EVENTS:
@@ -169,15 +184,15 @@ class Guard:
         if event == "open" and len(args) >= 3 and isinstance(args[2], int) and (
             args[2] & WRITE_FLAGS or (isinstance(args[1], str) and set(args[1]) & set("wax+"))
         ):
-            path = self._guarded_path(args[0])
+            path = self._guarded_path(args[0], self.written_paths)
             if path:
-                self.notice({"event": "wrote", "path": os.path.relpath(path, PROJECT_ROOT)})
+                self._wrote(path)
             return
         if event in CHANGE_EVENTS:
             for value in args[:2]:
-                path = self._guarded_path(value)
+                path = self._guarded_path(value, self.written_paths)
                 if path:
-                    self.notice({"event": "wrote", "path": os.path.relpath(path, PROJECT_ROOT)})
+                    self._wrote(path)
                     return
             return
         if event == "import":
@@ -256,9 +271,14 @@ class Guard:
 
     def wrap_reference(self) -> None:
         """Wrap the functions and classes of every loaded reference module (idempotent)."""
-        for name, module in list(sys.modules.items()):
+        for name in [n for n in sys.modules if n.startswith("reference")]:
+            module = sys.modules[name]
             if answer_source(name) != "reference" or not isinstance(module, types.ModuleType):
                 continue
+            seen = (id(module), len(vars(module)))
+            if self.seen_modules.get(name) == seen:
+                continue
+            self.seen_modules[name] = seen
             for attribute, value in list(vars(module).items()):
                 origin = getattr(value, "__module__", None)
                 if attribute.startswith("__") or not isinstance(origin, str):
@@ -270,11 +290,17 @@ class Guard:
                     setattr(module, attribute, self._wrap_callable(value, label, walk=False))
 
     def scan_modules(self) -> None:
-        """Objects from an answer bound to names in the learner's modules."""
-        for module in list(sys.modules.values()):
+        """Objects from an answer bound to names in the learner's modules (the target's
+        package; a module is read again only when its namespace grew)."""
+        for name in [n for n in sys.modules if n.startswith(TARGET_PACKAGE)]:
+            module = sys.modules[name]
             filename = getattr(module, "__file__", None)
             if not isinstance(filename, str) or not filename.startswith(self.prefix):
                 continue
+            seen = (id(module), len(vars(module)))
+            if self.seen_modules.get(name) == seen:
+                continue
+            self.seen_modules[name] = seen
             where = os.path.relpath(filename, self.prefix)
             for name, value in list(vars(module).items()):
                 if name.startswith("__"):

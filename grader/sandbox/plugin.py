@@ -12,14 +12,19 @@ bound at creation, so reassigning names in this module from learner code changes
 
 Each check runs under two timers: CPU time (``ITIMER_PROF``: a busy machine never turns
 correct code into "an infinite loop") and a generous wall-clock backstop (``ITIMER_REAL``,
-for code that sleeps or waits).
+for code that sleeps or waits); and the kernel ends the process a few CPU seconds past the
+limit (``RLIMIT_CPU``), for a loop in native code that no Python signal handler interrupts.
+
+After collection, each exercise's checks run in a fork of their own (``forks``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import resource
 import signal
 import time
 import types
@@ -30,9 +35,11 @@ import pytest
 
 from grader.i18n import _
 from grader.sandbox.failure import forget_failures
+from grader.sandbox.forks import run_exercises
 from grader.sandbox.outcomes import CheckTimeout, classify, safe_text
 
 WALL_FACTOR, WALL_EXTRA_S = 3.0, 30.0  # wall-clock backstop: 3 x the CPU limit + 30 s
+CPU_GRACE_S = 5  # past a check's CPU limit, the kernel ends the process (a loop in C code)
 MAX_FIELD = 4000  # characters of any one record field
 _RECORD = pytest.StashKey[dict]()
 FAILURES = frozenset({"failed", "error", "not_started", "skipped", "not_run"})
@@ -44,17 +51,20 @@ class GradedFailure(Exception):
 
 
 class Channel:
-    """Records to the worker: JSON lines on an inherited pipe, each tagged with the nonce."""
+    """Records to the worker: JSON lines on an inherited pipe, each tagged with the nonce
+    (and with the exercise being graded, when a record does not name one)."""
 
     def __init__(self, fd: int, nonce: str):
         self._fd = fd
         self._nonce = nonce
         self._dumps, self._os_write = json.dumps, os.write  # bound before learner code runs
+        self.exercise: str | None = None  # set in each exercise's fork
 
     def write(self, record: dict) -> None:
         record = {
             k: (v[:MAX_FIELD] if isinstance(v, str) else v) for k, v in record.items()
         } | {"nonce": self._nonce}
+        record.setdefault("exercise", self.exercise)
         data = (self._dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
         try:
             while data:
@@ -65,7 +75,7 @@ class Channel:
 
 
 def exercise_of(item: pytest.Item) -> str:
-    return Path(str(item.fspath)).stem.removeprefix("check_")
+    return Path(str(item.path)).stem.removeprefix("check_")
 
 
 def title_of(item: pytest.Item) -> str:
@@ -95,16 +105,24 @@ class GradingPlugin:
         *,
         target_dir: str,
         cpu_limit: float,
+        enter_exercise: Callable[[str], None] = lambda exercise: None,
         after_check: Callable[[], None] = lambda: None,
+        parallel: int = 1,
+        exercise_wall_s: float = 600.0,
     ):
         # Bound now, on purpose (see the module docstring).
+        self._channel = channel
         self._write = channel.write
         self._classify = private_copy(classify)
         self._outcomes = FAILURES
         self._target_dir = target_dir
         self._cpu_limit = cpu_limit
         self._after_check = after_check
+        self._enter_exercise = enter_exercise
+        self._parallel = parallel
+        self._exercise_wall_s = exercise_wall_s
         self._stopped: dict[str, str] = {}
+        self._run_exercises = run_exercises
 
     def _limit(self, item: pytest.Item) -> float:
         marker = item.get_closest_marker("timeout")
@@ -116,6 +134,29 @@ class GradingPlugin:
             counts[exercise_of(item)] = counts.get(exercise_of(item), 0) + 1
         for exercise, count in counts.items():
             self._write({"event": "collected", "exercise": exercise, "count": count})
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        """Each exercise's checks in a fork of this session (see ``forks``)."""
+        groups: dict[str, list[pytest.Item]] = {}
+        for item in session.items:
+            groups.setdefault(exercise_of(item), []).append(item)
+
+        def body(exercise: str, items: list[pytest.Item]) -> Callable[[], int]:
+            def run() -> int:
+                self._channel.exercise = exercise
+                self._enter_exercise(exercise)
+                for index, item in enumerate(items):
+                    following = items[index + 1] if index + 1 < len(items) else None
+                    item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+                return 0
+
+            return run
+
+        self._run_exercises([(exercise, body(exercise, items)) for exercise, items in
+                             groups.items()], self._write, parallel=self._parallel,
+                            wall_s=self._exercise_wall_s)  # fmt: skip
+        return True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logstart(self, nodeid: str, location) -> None:
@@ -134,6 +175,11 @@ class GradingPlugin:
             raise CheckTimeout("wall", wall)
 
         forget_failures()
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        with contextlib.suppress(ValueError, OSError):  # the kernel's backstop for this check
+            hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+            soft = int(used.ru_utime + used.ru_stime + cpu + CPU_GRACE_S) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (min(soft, hard), hard))
         signal.signal(signal.SIGPROF, on_cpu)
         signal.signal(signal.SIGALRM, on_wall)
         signal.setitimer(signal.ITIMER_PROF, cpu)

@@ -109,7 +109,7 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def kill_tree(root: int, *, include_root: bool = False, rounds: int = 50) -> int:
+def kill_tree(root: int, *, include_root: bool = False, rounds: int = 50, reap: bool = True) -> int:
     """SIGKILL every descendant of ``root`` (and ``root`` itself with ``include_root``);
     returns how many were killed.
 
@@ -130,5 +130,6 @@ def kill_tree(root: int, *, include_root: bool = False, rounds: int = 50) -> int
         stopped.extend(new)
     for pid in stopped:
         _signal(pid, signal.SIGKILL)
-    reap_children()
+    if reap:  # (not when the caller collects its own children's statuses)
+        reap_children()
     return len(stopped)

@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader.catalogue import Catalogue, Exercise, load_catalogue
+from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise, load_catalogue
 from grader.i18n import _
 from grader.sandbox import procs
 from grader.sandbox.borrowing import scan
@@ -195,12 +195,24 @@ def parse_records(lines: list[str], nonce: str) -> tuple[list[dict], str | None]
     return records, forged
 
 
-def _request(exercise: Exercise, folder: Path, tmp: Path, nonce: str, *,
-             test_timeout: float, memory_mb: int) -> dict:  # fmt: skip
+def cache_folder() -> Path | None:
+    """``.bertprep/cache`` (``BERTPREP_HOME`` moves it): expected values worth keeping, such
+    as transformers' outputs for the capstone; None when it cannot be created."""
+    folder = Path(os.environ.get("BERTPREP_HOME", PROJECT_ROOT / ".bertprep")) / "cache"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
+def _request(exercises: list[Exercise], folder: Path, tmp: Path, nonce: str, *,
+             test_timeout: float, memory_mb: int, parallel: int) -> dict:  # fmt: skip
+    cache_dir = cache_folder()
     return {
-        "checks": [str(exercise.check_file)],
+        "checks": [str(exercise.check_file) for exercise in exercises],
         "target": str(folder),
-        "log": str(tmp / f"log-{exercise.id}.txt"),
+        "log": str(tmp / f"log-{nonce[:8]}.txt"),
         "workdir": str(tmp),
         "nonce": nonce,
         "cpu_s": test_timeout,
@@ -208,55 +220,93 @@ def _request(exercise: Exercise, folder: Path, tmp: Path, nonce: str, *,
         "run_wall_s": RUN_WALL_S,
         "memory_mb": memory_mb,
         "output_mb": OUTPUT_MB,
-        "forbidden": list(getattr(exercise, "forbidden", ())),
+        "forbidden": {exercise.id: list(exercise.forbidden) for exercise in exercises},
+        "cache_dir": str(cache_dir) if cache_dir else None,
+        "parallel": parallel,
     }
 
 
-def grade_exercise(exercise: Exercise, snapshot: Snapshot, worker: Worker, catalogue: Catalogue,
-                   tmp: Path, *, test_timeout: float, memory_mb: int
-                   ) -> tuple[Verdict, list[str]]:  # fmt: skip
-    """One exercise, graded in its own fork of ``worker`` on the snapshot's bytes; and what
-    the run did that could change the grader's files (writes there, processes started)."""
-    digest = snapshot.digests.get(exercise.file)
-    problem = snapshot.problems.get(exercise.file)
-    if problem:
-        return Verdict(exercise.id, "error", digest=None, message=_(
-            "your file {file} {problem}: it was not graded").format(
-            file=exercise.file, problem=problem)), []  # fmt: skip
-    findings = [f.sentence() for f in scan(snapshot.folder, exercise.module,
-                                           tuple(getattr(exercise, "forbidden", ())))]  # fmt: skip
-    nonce = secrets.token_hex(16)
-    request = _request(exercise, snapshot.folder, tmp, nonce,
-                       test_timeout=test_timeout, memory_mb=memory_mb)  # fmt: skip
-    try:
-        answer = worker.run(request)
-    except ForgedAnswer as err:
-        return tampered_verdict(exercise.id, forged=str(err)), []
-    records, forged = parse_records(answer["lines"], nonce)
-    if forged:
-        return tampered_verdict(exercise.id, forged=forged), []
-    touched = [r.get("path") or r.get("what", "") for r in records
-               if r.get("event") in ("wrote", "spawned")]  # fmt: skip
+def _exercise_verdict(exercise: Exercise, records: list[dict], catalogue: Catalogue,
+                      crash: dict | None, log: Path, static: list[str]) -> Verdict:  # fmt: skip
+    """The verdict from one exercise's records; ``crash``: how its process ended, when that
+    was not normally (or None); ``static``: borrowed answers found in its files."""
     collected = next((r.get("count") for r in records if r.get("event") == "collected"), None)
     verdict = aggregate(exercise.id, records, catalogue, collected)
-    last = records[-1] if records and records[-1].get("event") == "start" else None
-    # A check that started and never reported means the child died inside it, even when the
-    # exit code looks normal (os._exit(0) in learner code).
-    if answer["stopped"] or answer["exit_code"] not in (0, 1) or last or answer.get("overflow"):
-        log = Path(request["log"])
+    checks = [r for r in records if r.get("event") in ("start", "result")]
+    last = checks[-1] if checks and checks[-1].get("event") == "start" else None
+    # A check that started and never reported means the process died inside it, even when
+    # the exit code looks normal (os._exit(0) in learner code).
+    if crash or last:
         tail = log.read_bytes()[-2000:].decode("utf-8", "replace") if log.exists() else ""
         verdict.status = "error"
-        verdict.message = crash_message(answer, tail)
+        verdict.message = crash_message(crash or {"exit_code": 0}, tail)
         if last:
             verdict.check = last.get("title") or last.get("nodeid", "").split("::")[-1]
         verdict.diagnosis = verdict.diagnosis_text = None
-    findings += [f"{r.get('where')} {r.get('what')}" for r in records
-                 if r.get("event") == "borrowed" and f"{r.get('where')} {r.get('what')}"
-                 not in findings]  # fmt: skip
+    findings = list(static)
+    for r in records:
+        if r.get("event") == "borrowed" and f"{r.get('where')} {r.get('what')}" not in findings:
+            findings.append(f"{r.get('where')} {r.get('what')}")
     if findings and verdict.status != "not_started":
         verdict = borrowed_verdict(verdict, findings)
-    verdict.digest = digest
-    return verdict, touched
+    return verdict
+
+
+def grade_batch(exercises: list[Exercise], snapshot: Snapshot, worker: Worker,
+                catalogue: Catalogue, tmp: Path, *, test_timeout: float, memory_mb: int,
+                parallel: int, findings: dict[str, list[str]] | None = None,
+                ) -> tuple[dict[str, Verdict], dict[str, list[str]], list[Exercise]]:  # fmt: skip
+    """Grade ``exercises`` in one session of ``worker`` (each in its own fork): their verdicts,
+    what each did that could change the grader's files (writes there, processes started),
+    and the exercises that never started because the session itself died. ``findings``:
+    borrowed answers already found in the files, per exercise."""
+    nonce = secrets.token_hex(16)
+    request = _request(exercises, snapshot.folder, tmp, nonce, test_timeout=test_timeout,
+                       memory_mb=memory_mb, parallel=parallel)  # fmt: skip
+    try:
+        answer = worker.run(request)
+        records, forged = parse_records(answer["lines"], nonce)
+    except ForgedAnswer as err:
+        forged = str(err)
+    if forged and len(exercises) > 1:  # which one was it? each on its own, then
+        verdicts, touched, never_started = {}, {}, []
+        for exercise in exercises:
+            one = grade_batch([exercise], snapshot, worker, catalogue, tmp,
+                              test_timeout=test_timeout, memory_mb=memory_mb, parallel=1,
+                              findings=findings)  # fmt: skip
+            verdicts.update(one[0])
+            touched.update(one[1])
+            never_started += one[2]
+        return verdicts, touched, never_started
+    if forged:
+        return {e.id: tampered_verdict(e.id, forged=forged) for e in exercises}, {}, []
+    by_exercise: dict[str, list[dict]] = {}
+    for record in records:
+        by_exercise.setdefault(str(record.get("exercise")), []).append(record)
+    session_crash = None if answer["exit_code"] in (0, 1, 2, 5) and not answer["stopped"] else {
+        key: answer.get(key) for key in ("exit_code", "signal", "stopped")}  # fmt: skip
+    verdicts, touched, never_started = {}, {}, []
+    for exercise in exercises:
+        own = by_exercise.get(exercise.id, [])
+        touched[exercise.id] = [r.get("path") or r.get("what", "") for r in own
+                                if r.get("event") in ("wrote", "spawned")]  # fmt: skip
+        done = next((r for r in own if r.get("event") == "exercise_done"), None)
+        started = any(r.get("event") == "start" for r in own)
+        if done is None and session_crash and not started:
+            never_started.append(exercise)
+            continue
+        crash = None
+        if done is not None and (done.get("exit_code") != 0 or done.get("signal") is not None
+                                 or done.get("stopped")):  # fmt: skip
+            crash = {key: done.get(key) for key in ("exit_code", "signal", "stopped")}
+        elif done is None and started:
+            crash = session_crash or {"exit_code": answer.get("exit_code")}
+        static = (findings or {}).get(exercise.id, [])
+        verdicts[exercise.id] = _exercise_verdict(exercise, own, catalogue, crash,
+                                                  Path(request["log"]), static)  # fmt: skip
+        if answer.get("overflow") and done is None:
+            verdicts[exercise.id].status = "error"
+    return verdicts, touched, never_started
 
 
 def run_checks(
@@ -267,34 +317,71 @@ def run_checks(
     catalogue: Catalogue | None = None,
     test_timeout: float = TEST_TIMEOUT_S,
     memory_mb: int = MEMORY_MB,
+    parallel: int | None = None,
 ) -> dict[str, Verdict]:
-    """Grade ``exercise_ids`` (in that order) on the code in ``target``, each in its own fork."""
+    """Grade ``exercise_ids`` on the code in ``target``: one session, one fork per exercise,
+    ``parallel`` of them at a time (default: as many as there are CPUs, at most 2)."""
     catalogue = catalogue or load_catalogue()
+    parallel = parallel or max(1, min(2, os.cpu_count() or 1))
     own_worker = worker is None
     worker = worker or Worker()
     verdicts: dict[str, Verdict] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bertprep-") as tmp:
             snapshot = take_snapshot(Path(target), Path(tmp) / "target")
-            manifest = Manifest()
+            cache_dir = cache_folder()
+            manifest = Manifest(extra=(cache_dir,) if cache_dir else ())
             manifest.remember_contents()
-            for index, exercise_id in enumerate(exercise_ids):
+            pending = []
+            for exercise_id in exercise_ids:
                 exercise = catalogue.get(exercise_id)
-                verdict, touched = grade_exercise(
-                    exercise, snapshot, worker, catalogue, Path(tmp),
-                    test_timeout=test_timeout, memory_mb=memory_mb,
+                problem = snapshot.problems.get(exercise.file)
+                if problem:  # a FIFO, a file too large: not graded at all
+                    verdicts[exercise_id] = Verdict(exercise_id, "error", message=_(
+                        "your file {file} {problem}: it was not graded").format(
+                        file=exercise.file, problem=problem))  # fmt: skip
+                else:
+                    pending.append(exercise)
+            touched: dict[str, list[str]] = {}
+            static = {e.id: [f.sentence() for f in scan(snapshot.folder, e.module, e.forbidden)]
+                      for e in pending}  # fmt: skip
+            while pending:
+                graded, did, pending_next = grade_batch(
+                    pending, snapshot, worker, catalogue, Path(tmp), test_timeout=test_timeout,
+                    memory_mb=memory_mb, parallel=parallel, findings=static,
                 )  # fmt: skip
-                changed = manifest.changes()
-                # Files changed while the run wrote there or started processes: the run did it.
-                # (A change with neither is someone else's edit, e.g. a git pull.)
-                if changed and touched:
-                    verdicts[exercise_id] = tampered_verdict(exercise_id, changed=changed)
-                    for later in exercise_ids[index + 1 :]:
-                        verdicts[later] = tampered_verdict(later, graded_earlier=True)
+                verdicts.update(graded)
+                touched.update(did)
+                if len(pending_next) == len(pending):  # no progress: the session cannot start
+                    for exercise in pending_next:
+                        verdicts[exercise.id] = Verdict(exercise.id, "error", message=_(
+                            "the grading session stopped before this exercise ran"))  # fmt: skip
                     break
-                verdicts[exercise_id] = verdict
+                pending = pending_next
+            for exercise_id, verdict in verdicts.items():
+                verdict.digest = snapshot.digests.get(catalogue.get(exercise_id).file)
+            _check_the_grader(manifest, touched, verdicts, cache_dir)
     finally:
         if own_worker:
             worker.close()
     return {i: verdicts[i] for i in exercise_ids}
 
+
+def _check_the_grader(manifest: Manifest, touched: dict[str, list[str]],
+                      verdicts: dict[str, Verdict], cache_dir: Path | None) -> None:  # fmt: skip
+    """Files under grader/, reference/, solutions/ (or the cache) that changed while the run
+    wrote there or started processes: the run did it, and none of its verdicts stand. (A
+    change with neither is someone else's edit, e.g. a git pull.)"""
+    changed = manifest.changes()
+    culprits = [exercise_id for exercise_id, what in touched.items() if what]
+    if not changed or not culprits:
+        return
+    for exercise_id in verdicts:
+        verdicts[exercise_id] = (
+            tampered_verdict(exercise_id, changed=changed) if exercise_id in culprits
+            else tampered_verdict(exercise_id, graded_earlier=True)
+        )
+    for path in changed:  # a cached expectation it wrote is not kept
+        if cache_dir and Path(path).is_relative_to(cache_dir):
+            with contextlib.suppress(OSError):
+                Path(path).unlink()

@@ -94,19 +94,28 @@ def take_snapshot(source: Path, dest: Path) -> Snapshot:
 Fingerprint = tuple[int, int, int]  # size, mtime_ns, inode
 
 
-class Manifest:
-    """Fingerprints of every file under grader/, reference/ and solutions/."""
+def _shown(path: str, root: Path) -> str:
+    """Relative to the project when inside it, else absolute."""
+    relative = os.path.relpath(path, root)
+    return path if relative.startswith("..") else relative
 
-    def __init__(self, root: Path = PROJECT_ROOT, trees: tuple[str, ...] = GUARDED):
+
+class Manifest:
+    """Fingerprints of every file under grader/, reference/ and solutions/ (and ``extra``
+    folders anywhere, e.g. the cache of expected values)."""
+
+    def __init__(self, root: Path = PROJECT_ROOT, trees: tuple[str, ...] = GUARDED,
+                 extra: tuple[Path, ...] = ()):  # fmt: skip
         self.root = root
         self.trees = trees
+        self.folders = [root / tree for tree in trees] + [Path(f) for f in extra]
         self._hashes: dict[str, tuple[Fingerprint, str]] = {}
         self.state = self._scan()
 
     def _scan(self) -> dict[str, Fingerprint]:
         state = {}
-        for tree in self.trees:
-            for folder, dirs, files in os.walk(self.root / tree):
+        for top in self.folders:
+            for folder, dirs, files in os.walk(top):
                 dirs[:] = [d for d in dirs if d != "__pycache__"]
                 for name in files:
                     if name.endswith((".pyc", ".pyo")):
@@ -116,7 +125,7 @@ class Manifest:
                         info = os.lstat(path)
                     except OSError:
                         continue
-                    state[os.path.relpath(path, self.root)] = (
+                    state[_shown(path, self.root)] = (
                         info.st_size, info.st_mtime_ns, info.st_ino,
                     )  # fmt: skip
         return state
@@ -125,7 +134,7 @@ class Manifest:
         cached = self._hashes.get(relative)
         if cached and cached[0] == fingerprint:
             return cached[1]
-        path = self.root / relative
+        path = self.root / relative  # (an absolute ``relative`` stays absolute)
         try:
             digest = hashlib.sha256(path.read_bytes()).hexdigest() if not path.is_symlink() else (
                 "link:" + os.readlink(path)

@@ -148,7 +148,7 @@ def tampered_verdict(
 ) -> Verdict:
     """No verdict: the run changed the grader's files, or something forged its results."""
     if graded_earlier:
-        message = _("not graded: an earlier exercise in this run changed the grader's files. "
+        message = _("not graded: another exercise in this run changed the grader's files. "
                     "Restore them with `{command}`, then check again").format(
             command=RESTORE_COMMAND)  # fmt: skip
     elif changed:

@@ -1,39 +1,54 @@
-"""A warm grading worker: imports torch and pytest once, then forks one child per exercise.
+"""A warm grading worker: imports torch and pytest once, then forks a grading session per
+request, which forks again for each exercise (``child``, ``forks``).
 
 Run as ``python -m grader.sandbox.worker``. It reads one JSON request per line on stdin and
-answers on stdout: ``{"event": "started", "pid"}`` when the child is forked (so the parent
-can end it on Ctrl-C), then ``{"event": "done", ...}`` with the child's records.
+answers on stdout: ``{"event": "started", "pid"}`` when the session is forked (so the parent
+can end it on Ctrl-C), then ``{"event": "done", ...}`` with the session's records.
 
 Each exercise is graded in a fresh fork: the learner's code is imported anew every time
 (pytest run twice in one process would not see edited files), the import cost is paid once,
 no exercise sees global state (default dtype, grad mode, seeds, threads) another exercise's
-code changed, and whatever the child does — loop, crash, exhaust memory, start processes —
-ends with it: the worker is a child subreaper, so after every run it stops and kills every
+code changed, and whatever it does — loop, crash, exhaust memory, start processes — ends
+with it. The worker is a child subreaper: after every request it stops and kills every
 process still below it. The worker itself never runs a tensor operation: forking a process
 whose thread pools have started is not safe.
 
+A check module may define ``prepare(cache_dir)``: expected values that are slow to compute
+(transformers' outputs for the capstone). The worker runs it once per check module, in a
+fork where no learner code runs, before that module's first grading run; it writes under
+``cache_dir`` and the checks read from there. A check module may also name modules the worker
+should import once, before forking, in ``WORKER_IMPORTS = ("torch._dynamo",)`` (modules that
+start no threads: ``optimizer.step()`` imports torch._dynamo, seconds in every fork).
+
 Request: {"checks": [paths], "target": dir, "log": path, "workdir": dir, "nonce": str,
-          "cpu_s": per-check CPU limit, "run_cpu_s": CPU limit of the run, "run_wall_s":
-          wall-clock backstop, "memory_mb": n, "output_mb": n, "forbidden": [names]}
-Answer:  {"event": "done", "nonce", "exit_code", "signal", "stopped": None | "cpu" | "wall",
+          "cpu_s": per-check CPU limit, "run_cpu_s": CPU limit of one exercise's process,
+          "run_wall_s": wall-clock limit of one exercise, "memory_mb": n, "output_mb": n,
+          "forbidden": {exercise: [names]}, "cache_dir": dir or None, "parallel": n}
+Answer:  {"event": "done", "nonce", "exit_code", "signal", "stopped": None | "wall",
           "seconds", "cpu_seconds", "lines": [record lines], "leftovers": n}
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import gc
+import importlib
+import importlib.util
 import json
 import os
 import select
 import sys
 import time
+from pathlib import Path
 
+from grader.catalogue import CHECKS_DIR
 from grader.sandbox import child, procs
 
 READY = "ready"
 MAX_RECORD_BYTES = 8 * 2**20  # what one run may send back
-CPU_GRACE_S = 5.0  # past a check's own CPU limit (its timer should have fired): native loop
+PREPARE_TIMEOUT_S = 600
+_prepared: set[str] = set()
 
 
 def _preload() -> None:
@@ -71,14 +86,13 @@ def _send(out, message: dict) -> None:
 
 
 class _Records:
-    """Lines read from the channel, bounded; remembers each check's start."""
+    """Lines read from the channel, bounded."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.size = 0
         self.partial = b""
         self.overflow = False
-        self.started: dict | None = None  # the last "start" record
 
     def feed(self, chunk: bytes) -> None:
         data = self.partial + chunk
@@ -90,11 +104,7 @@ class _Records:
             if self.size > MAX_RECORD_BYTES:
                 self.overflow = True
                 continue
-            line = raw.decode("utf-8", "replace")
-            self.lines.append(line)
-            if '"event": "start"' in line:
-                with contextlib.suppress(ValueError):
-                    self.started = json.loads(line)
+            self.lines.append(raw.decode("utf-8", "replace"))
 
 
 def _drain(fd: int, records: _Records, timeout: float) -> bool:
@@ -109,7 +119,73 @@ def _drain(fd: int, records: _Records, timeout: float) -> bool:
     return True
 
 
+def _run_prepare(check: str, cache_dir: str) -> None:
+    """In a fork with no learner code: import the check module, call its ``prepare``."""
+    os.setpgid(0, 0)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    path = Path(check)
+    if path.parent == CHECKS_DIR:
+        module = importlib.import_module(f"grader.checks.{path.stem}")
+    else:
+        spec = importlib.util.spec_from_file_location(f"_bertprep_prepare_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    module.prepare(Path(cache_dir))
+
+
+def _worker_imports(source: str) -> tuple[str, ...]:
+    """The ``WORKER_IMPORTS`` tuple of a check module's source, read without running it."""
+    if "WORKER_IMPORTS" not in source:
+        return ()
+    with contextlib.suppress(SyntaxError, ValueError):
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "WORKER_IMPORTS" for t in node.targets
+            ):
+                names = ast.literal_eval(node.value)
+                return tuple(n for n in names if isinstance(n, str))
+    return ()
+
+
+def prepare(request: dict) -> None:
+    """Run the ``prepare`` of each requested check module once per worker (see above)."""
+    cache_dir = request.get("cache_dir")
+    for check in request["checks"]:
+        if check in _prepared:
+            continue
+        _prepared.add(check)
+        try:
+            with open(check, encoding="utf-8") as handle:
+                source = handle.read()
+        except OSError:
+            continue
+        for name in _worker_imports(source):
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+        if not cache_dir or "\ndef prepare(" not in source:
+            continue
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _run_prepare(check, cache_dir)
+            except BaseException:
+                code = 1  # no cache: the check computes the values itself
+            os._exit(code)
+        deadline = time.monotonic() + PREPARE_TIMEOUT_S
+        while os.waitpid(pid, os.WNOHANG)[0] == 0:
+            if time.monotonic() > deadline:
+                procs.kill_group(pid)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.02)
+
+
 def run_request(request: dict, out) -> dict:
+    prepare(request)
     started = time.monotonic()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -126,7 +202,8 @@ def run_request(request: dict, out) -> dict:
     _send(out, {"event": "started", "pid": pid, "nonce": request["nonce"]})
     records = _Records()
     stopped, status, usage, is_open = None, None, None, True
-    check_cpu, check_seen = 0.0, None
+    # The session ends each exercise after run_wall_s itself; this is the backstop for it.
+    deadline = started + request["run_wall_s"] * max(1, len(request["checks"])) + 60
     try:
         while status is None:
             if is_open:
@@ -137,15 +214,8 @@ def run_request(request: dict, out) -> dict:
             if done:
                 status, usage = wait_status, rusage
                 break
-            cpu = procs.cpu_seconds(pid)
-            if records.started is not check_seen:  # a new check began: its CPU clock starts
-                check_seen, check_cpu = records.started, cpu or 0.0
-            limit = float((check_seen or {}).get("limit", request["cpu_s"]))
-            if cpu is not None and cpu - check_cpu > limit + CPU_GRACE_S:
-                stopped = "cpu"  # its own timer did not fire: a loop in native code
-            elif time.monotonic() - started > request["run_wall_s"]:
+            if time.monotonic() > deadline:
                 stopped = "wall"
-            if stopped:
                 procs.kill_group(pid)
                 _, status, usage = os.wait4(pid, 0)
     finally:
