@@ -137,9 +137,19 @@ def build(learner, config: ref.AlbertConfig, seed: int):
 
 
 def run(model, case: TokenBatch, inputs: str) -> tuple[torch.Tensor, torch.Tensor]:
-    with torch.no_grad():
-        result = model(case.input_ids, attention_mask=case.attention_mask,
-                       token_type_ids=case.token_type_ids)  # fmt: skip
+    try:
+        with torch.no_grad():
+            result = model(case.input_ids, attention_mask=case.attention_mask,
+                           token_type_ids=case.token_type_ids)  # fmt: skip
+    except IndexError as err:
+        config = model.config
+        fail(_("running the model raised IndexError ({err}). With L={layers} layers in "
+               "G={groups} groups, layer i uses group int(i / (L / G)), which never passes "
+               "G - 1; integer division L // G does when G does not divide L").format(
+            err=err, layers=config.num_hidden_layers, groups=config.num_hidden_groups),
+            inputs=inputs,
+            diagnosis="albert_group_index_wrong"
+            if config.num_hidden_layers % config.num_hidden_groups else None)  # fmt: skip
     if not isinstance(result, tuple | list) or len(result) != 2:
         fail(_("return a pair (last_hidden_state, pooler_output), got {kind}").format(
             kind=type(result).__name__
@@ -167,9 +177,13 @@ def model_output(reference, case: TokenBatch, groups_of_layers) -> tuple[torch.T
 
 def known_mistakes(reference, case: TokenBatch) -> tuple[Variants, Variants]:
     layers, groups = reference.config.num_hidden_layers, reference.config.num_hidden_groups
+    per_group, ids = -(-layers // groups), range(layers)  # ceil(L / G), layer indices
     ways = [
         ("albert_groups_run_once", range(groups)),
         ("albert_group_index_wrong", [i % groups for i in range(layers)]),
+        ("albert_group_index_wrong", [min(i // (layers // groups), groups - 1) for i in ids]),
+        ("albert_group_index_wrong", [i // per_group for i in ids]),
+        ("albert_group_index_wrong", [min(round(i * groups / layers), groups - 1) for i in ids]),
     ]
     hidden, pooled = Variants(), Variants()
     for mistake, order in ways:
@@ -247,3 +261,25 @@ def test_loads_reference_weights_and_returns_both_outputs(learner):
 def test_matches_the_reference(learner, case):
     """matches the reference AlbertModel (same weights, eval mode) on small random configs"""
     compare(learner, *case)
+
+
+def test_gradients_reach_every_parameter(learner):
+    """the outputs stay in the autograd graph: every parameter gets a gradient"""
+    config, seed, case = fixed_case()
+    mine, _unused = build(learner, config, seed)
+    inputs = f"{describe(config)}; {case.describe()}"
+    result = mine(case.input_ids, attention_mask=case.attention_mask,
+                  token_type_ids=case.token_type_ids)  # fmt: skip
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        fail(_("return a pair (last_hidden_state, pooler_output), got {kind}").format(
+            kind=type(result).__name__), inputs=inputs)  # fmt: skip
+    hidden, pooled = result
+    if not (hidden.requires_grad and pooled.requires_grad):
+        fail(_("the outputs are detached: no torch.no_grad(), .detach(), .item() or numpy in "
+               "forward, or the model cannot be trained"), inputs=inputs)  # fmt: skip
+    (hidden.sum() + pooled.sum()).backward()
+    missing = [name for name, p in mine.named_parameters() if p.grad is None]
+    if missing:
+        fail(_("no gradient reaches {names}: every parameter should take part in the forward "
+               "pass, through differentiable operations").format(names=", ".join(missing[:4])),
+             inputs=inputs)  # fmt: skip
