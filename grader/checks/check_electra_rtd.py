@@ -166,6 +166,13 @@ def wrong_losses(logits, labels, mask) -> Variants:
     if real is not None:
         mistakes.append(("electra_loss_over_padding", lambda: bce(logits, labels)))
         mistakes.append(("electra_sigmoid_twice", lambda: bce(torch.sigmoid(logits), labels)))
+        per_token = F.binary_cross_entropy_with_logits(logits, labels.float(), reduction="none")
+        kept = per_token * mask
+        mistakes.append(("electra_loss_over_padding", lambda: kept.sum() / kept.numel()))
+        mistakes.append(("electra_loss_mean_of_row_means",
+                         lambda: (kept.sum(-1) / mask.sum(-1)).mean()))  # fmt: skip
+        rows = mask.long()  # a 0/1 integer tensor indexes rows 0 and 1, it does not select
+        mistakes.append(("electra_mask_not_bool", lambda: bce(logits[rows], labels[rows])))
     return mistakes
 
 
@@ -323,3 +330,44 @@ def test_discriminator_loads_and_matches_on_a_padded_batch(learner):
 def test_discriminator_matches_the_reference(learner, case):
     """ElectraForPreTraining matches the reference on small random configs (E = H and E != H)"""
     compare_model(learner, *case)
+
+
+def test_confident_wrong_answers_cost_their_logit(learner):
+    """logits of +40 on original tokens cost 40 each: the loss takes logits, not probabilities"""
+    labels = torch.tensor([[0, 0, 1, 1]])
+    logits = torch.tensor([[40.0, 40.0, 40.0, 40.0]])  # wrong on the two originals
+    inputs = _("batch=1, seq=4; no attention_mask; logits +40 everywhere, labels [0, 0, 1, 1]")
+    got = learner.replaced_token_detection_loss(logits, labels, None)
+    got = expect_tensor(got, name="loss", shape=(), inputs=inputs)
+    want = F.binary_cross_entropy_with_logits(logits, labels.float())  # (40 + 40 + 0 + 0) / 4
+    probabilities = F.binary_cross_entropy(torch.sigmoid(logits), labels.float())
+    if abs(float(got) - float(want)) > 1e-4 * float(want):
+        fail(_("the loss is {got:.4g}, not {want:.4g}: sigmoid(40) is exactly 1.0 in float32, so "
+               "BCE on probabilities takes log(0) and clamps it at -100. Pass the logits to "
+               "F.binary_cross_entropy_with_logits, which never forms the "
+               "probability").format(got=float(got), want=float(want)),
+             inputs=inputs,
+             diagnosis="electra_bce_on_probabilities"
+             if abs(float(got) - float(probabilities)) < 1e-3 else None)  # fmt: skip
+
+
+def test_gradients_reach_the_head_and_the_logits(learner):
+    """the head's logits and the loss stay in the autograd graph"""
+    config = small_config()
+    mine, _unused = build_head(learner, config, 3)
+    hidden = randn((2, 5, 12), 4).requires_grad_()
+    inputs = _("hidden=12; batch=2, seq=5; hidden states and logits require gradients")
+    logits = expect_tensor(mine(hidden), name="logits", shape=(2, 5), inputs=inputs)
+    if not logits.requires_grad:
+        fail(_("the head's logits are detached: no torch.no_grad(), .detach(), .item() or numpy "
+               "in forward, or the discriminator cannot be trained"), inputs=inputs)  # fmt: skip
+    leaf = logits.detach().clone().requires_grad_()
+    loss = learner.replaced_token_detection_loss(leaf, torch.tensor([[0, 1, 0, 0, 1]] * 2),
+                                                 torch.tensor([[1] * 5, [1, 1, 1, 0, 0]]))
+    loss = expect_tensor(loss, name="loss", shape=(), inputs=inputs)
+    if not loss.requires_grad:
+        fail(_("the loss is detached from the logits (.item(), float() or torch.tensor(...) of a "
+               "number): backward() cannot train anything with it"), inputs=inputs)  # fmt: skip
+    loss.backward()
+    if leaf.grad is None or not bool(leaf.grad[0].abs().sum() > 0):
+        fail(_("no gradient reaches the logits through the loss"), inputs=inputs)
