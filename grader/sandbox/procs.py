@@ -75,6 +75,14 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
+def children_cpu_seconds(pid: int) -> float | None:
+    """CPU time of the children ``pid`` has waited for (all their descendants included)."""
+    fields = _stat_fields(pid)
+    if not fields:
+        return None
+    return (int(fields[13]) + int(fields[14])) / _TICKS  # cutime, cstime
+
+
 def is_alive(pid: int) -> bool:
     fields = _stat_fields(pid)
     if fields is not None:

@@ -77,8 +77,11 @@ def aggregate(
         verdict.status = "not_started"
         verdict.message = _("not started: the stub still raises NotImplementedError")
         return verdict
-    errors = [r for r in bad if r["status"] == "error"]
     failures = [r for r in bad if r["status"] in ("failed", "not_started")]
+    # A time limit hit after a check had already failed does not hide that failure (and its
+    # diagnosis); a file that does not import, a memory or output limit, does.
+    errors = [r for r in bad if r["status"] == "error" and not (
+        r.get("kind") == "timeout" and failures and bad.index(failures[0]) < bad.index(r))]
     failure = errors[0] if errors else failures[0] if failures else first_bad
     verdict.status = "error" if errors else "failed" if failures else "skipped"
     if failure["status"] == "not_started":
