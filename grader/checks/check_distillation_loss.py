@@ -51,9 +51,13 @@ def wrong_soft_losses(student, teacher, t: float) -> Variants:
     return Variants(
         [
             ("distil_missing_t_squared", lambda: kl(log_q, p)),
+            ("distil_missing_t_squared", lambda: kl(log_q, p) * t),  # T where T² belongs
             ("distil_temperature_teacher_only",
              lambda: kl(F.log_softmax(student, -1), p) * t**2),
             ("distil_temperature_teacher_only", lambda: kl(F.log_softmax(student, -1), p)),
+            ("distil_temperature_student_only",
+             lambda: kl(log_q, F.softmax(teacher, -1)) * t**2),
+            ("distil_temperature_student_only", lambda: kl(log_q, F.softmax(teacher, -1))),
             ("distil_kl_arguments_swapped",  # KL(p_student ‖ p_teacher)
              lambda: kl(F.log_softmax(teacher / t, -1), F.softmax(student / t, -1)) * t**2),
             ("distil_kl_arguments_swapped",  # probabilities where log-probabilities go
@@ -171,7 +175,7 @@ def test_cosine_loss_matches_the_reference(learner, n, dim, seed):
 # --- the whole loss ---------------------------------------------------------------------------
 
 
-def batch_case(batch, seq, vocab, dim, seed, mask, t):
+def batch_case(batch, seq, vocab, dim, seed, mask, t, alphas=(5.0, 2.0, 1.0)):
     gen = make_generator(seed + 2)
     labels = torch.randint(0, vocab, (batch, seq), generator=gen)
     keep = (torch.rand(batch, seq, generator=gen) < 0.4) & mask.bool()
@@ -185,6 +189,9 @@ def batch_case(batch, seq, vocab, dim, seed, mask, t):
         student_hidden=randn((batch, seq, dim), seed + 3),
         teacher_hidden=randn((batch, seq, dim), seed + 4),
         temperature=t,
+        alpha_ce=alphas[0],
+        alpha_mlm=alphas[1],
+        alpha_cos=alphas[2],
     )
 
 
@@ -206,9 +213,12 @@ def batches(draw):
 def compare_batch(learner, kwargs) -> None:
     batch, seq, vocab = kwargs["student_logits"].shape
     inputs = _("batch={batch}, seq={seq}, vocab={vocab}; {mask}; {n} labelled tokens; "
-               "temperature={temperature:g}; alpha_ce=5, alpha_mlm=2, alpha_cos=1").format(
+               "temperature={temperature:g}; alpha_ce={alpha_ce:g}, alpha_mlm={alpha_mlm:g}, "
+               "alpha_cos={alpha_cos:g}").format(
         batch=batch, seq=seq, vocab=vocab, mask=describe_mask(kwargs["attention_mask"]),
-        n=int((kwargs["labels"] != -100).sum()), temperature=kwargs["temperature"])  # fmt: skip
+        n=int((kwargs["labels"] != -100).sum()), temperature=kwargs["temperature"],
+        alpha_ce=kwargs["alpha_ce"], alpha_mlm=kwargs["alpha_mlm"],
+        alpha_cos=kwargs["alpha_cos"])  # fmt: skip
     result = learner.distillation_loss(**{k: v.clone() if torch.is_tensor(v) else v
                                           for k, v in kwargs.items()})  # fmt: skip
     if not isinstance(result, tuple | list) or len(result) != 4:
@@ -241,6 +251,49 @@ def test_distillation_loss_on_a_padded_batch(learner):
 
 @given(kwargs=batches())
 @example(kwargs=fixed_batch())
+@example(kwargs=batch_case(2, 4, 6, 3, 40, torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]]), 4.0,
+                           alphas=(0.5, 3.0, 0.25)))  # other weights than DistilBERT's
 def test_distillation_loss_matches_the_reference(learner, kwargs):
     """distillation_loss equals the reference's on drawn padded batches and temperatures"""
     compare_batch(learner, kwargs)
+
+
+def test_a_confident_teacher_gives_a_finite_soft_loss(learner):
+    """teacher probabilities that underflow to 0 still give a finite soft loss (no 0 · log 0)"""
+    teacher = torch.tensor([[60.0, -60.0, 0.0, 5.0], [-80.0, 2.0, 80.0, 1.0]])
+    student = torch.tensor([[1.0, 0.5, -1.0, 2.0], [0.0, 1.0, 2.0, -1.0]])
+    inputs = _("n=2 rows, vocab=4, temperature=1; teacher logits up to ±80, so some teacher "
+               "probabilities are exactly 0 in float32")  # fmt: skip
+    got = scalar(learner.soft_target_loss(student.clone(), teacher.clone(), 1.0), "loss_ce",
+                 inputs)  # fmt: skip
+    if not bool(torch.isfinite(got)):
+        fail(_("the soft term is {got} for a confident teacher: a teacher probability of exactly "
+               "0 makes p · log p = 0 · (-inf) = NaN. Use F.kl_div (or log_softmax for the "
+               "teacher too), which count those terms as 0").format(got=float(got)),
+             inputs=inputs, diagnosis="distil_kl_log_of_zero")  # fmt: skip
+    expect_close(got, ref.soft_target_loss(student, teacher, 1.0), name="loss_ce",
+                 inputs=inputs, atol=ATOL, rtol=RTOL)  # fmt: skip
+
+
+def test_gradients_reach_the_student(learner):
+    """the total loss sends gradients to the student's logits and hidden states"""
+    kwargs = fixed_batch()
+    student_logits = kwargs["student_logits"].clone().requires_grad_()
+    student_hidden = kwargs["student_hidden"].clone().requires_grad_()
+    inputs = _("the fixed padded batch; student_logits and student_hidden require gradients")
+    result = learner.distillation_loss(**{**kwargs, "student_logits": student_logits,
+                                          "student_hidden": student_hidden})  # fmt: skip
+    if not isinstance(result, tuple | list) or len(result) != 4:
+        fail(_("return (loss, loss_ce, loss_mlm, loss_cos), got {kind}").format(
+            kind=type(result).__name__), inputs=inputs)  # fmt: skip
+    for name, term in zip(("loss", "loss_ce", "loss_mlm", "loss_cos"), result, strict=True):
+        term = scalar(term, name, inputs)
+        if not term.requires_grad:
+            fail(_("{name} is detached (.item(), float(), .detach() or torch.tensor(...) of a "
+                   "number): backward() cannot train the student with it").format(name=name),
+                 inputs=inputs)  # fmt: skip
+    result[0].backward()
+    for name, leaf in (("student_logits", student_logits), ("student_hidden", student_hidden)):
+        if leaf.grad is None or not bool(leaf.grad.abs().sum() > 0):
+            fail(_("no gradient reaches {name} through the total loss").format(name=name),
+                 inputs=inputs)  # fmt: skip
