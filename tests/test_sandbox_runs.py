@@ -218,3 +218,24 @@ def test_processes_the_learner_starts_do_not_outlive_the_verdict(worker, target,
     alive = [pid for pid in started if procs.is_alive(pid)]
     assert alive == [], f"still running after the verdict: {alive}"
     assert verdict.status == "passed"
+
+
+def test_an_exercise_may_be_named_apart_from_its_check_module(worker, target):
+    """Drills, debug rounds and labs grade under their own ids with a shared check module."""
+    import dataclasses
+
+    from grader.catalogue import Catalogue, Exercise
+
+    gelu = load_catalogue().get("gelu")
+
+    @dataclasses.dataclass(frozen=True)
+    class Renamed(Exercise):
+        @property
+        def check_file(self):
+            return gelu.check_file
+
+    fields = {f.name: getattr(gelu, f.name) for f in dataclasses.fields(Exercise)}
+    renamed = Renamed(**{**fields, "id": "gelu-drill"})
+    catalogue = Catalogue(exercises=(renamed,), mistakes=load_catalogue().mistakes)
+    verdict = run_checks(["gelu-drill"], target, worker=worker, catalogue=catalogue)["gelu-drill"]
+    assert verdict.status == "passed" and verdict.total == 5, verdict

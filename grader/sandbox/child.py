@@ -141,6 +141,7 @@ def run(request: dict, channel_fd: int) -> int:
     plugin = GradingPlugin(channel, target_dir=request["target"], cpu_limit=request["cpu_s"],
                            enter_exercise=enter_exercise, after_check=after_check,
                            parallel=int(request.get("parallel", 1)),
+                           names=request.get("exercises"),
                            exercise_wall_s=float(request["run_wall_s"]))  # fmt: skip
     del request["nonce"]
     args = [

@@ -211,6 +211,8 @@ def _request(exercises: list[Exercise], folder: Path, tmp: Path, nonce: str, *,
     cache_dir = cache_folder()
     return {
         "checks": [str(exercise.check_file) for exercise in exercises],
+        "exercises": {str(path): exercise.id for exercise in exercises
+                      for path in (exercise.check_file, Path(exercise.check_file).resolve())},
         "target": str(folder),
         "log": str(tmp / f"log-{nonce[:8]}.txt"),
         "workdir": str(tmp),

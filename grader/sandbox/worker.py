@@ -20,7 +20,8 @@ fork where no learner code runs, before that module's first grading run; it writ
 should import once, before forking, in ``WORKER_IMPORTS = ("torch._dynamo",)`` (modules that
 start no threads: ``optimizer.step()`` imports torch._dynamo, seconds in every fork).
 
-Request: {"checks": [paths], "target": dir, "log": path, "workdir": dir, "nonce": str,
+Request: {"checks": [paths], "exercises": {path: exercise id}, "target": dir, "log": path,
+          "workdir": dir, "nonce": str,
           "cpu_s": per-check CPU limit, "run_cpu_s": CPU limit of one exercise's process,
           "run_wall_s": wall-clock limit of one exercise, "memory_mb": n, "output_mb": n,
           "forbidden": {exercise: [names]}, "cache_dir": dir or None, "parallel": n}
