@@ -72,3 +72,24 @@ def test_safe_text_cuts_long_and_multiline_messages():
     assert safe_text("line one\nline two") == "line one…"
     assert len(safe_text("y" * 10_000)) <= 401
     assert safe_text(BrokenMessage()).startswith("(")
+
+
+def test_a_record_is_one_line_short_enough_for_one_atomic_write():
+    """Exercises graded side by side share the channel: a line longer than PIPE_BUF could
+    interleave with another's and read as forged."""
+    import json
+    import os
+
+    from grader.sandbox.plugin import MAX_LINE, Channel
+
+    read, write = os.pipe()
+    channel = Channel(write, "n" * 32)
+    channel.exercise = "gelu"
+    channel.write({"event": "result", "message": "é" * 3000, "got": "x" * 2000,
+                   "expected": "y" * 2000, "inputs": "z" * 2000})  # fmt: skip
+    data = os.read(read, 1 << 16)
+    os.close(read)
+    os.close(write)
+    assert len(data) <= MAX_LINE and data.count(b"\n") == 1
+    record = json.loads(data)
+    assert record["exercise"] == "gelu" and record["message"].startswith("éé")

@@ -25,6 +25,7 @@ import errno
 import json
 import os
 import resource
+import select
 import signal
 import time
 import types
@@ -40,7 +41,8 @@ from grader.sandbox.outcomes import CheckTimeout, classify, safe_text
 
 WALL_FACTOR, WALL_EXTRA_S = 3.0, 30.0  # wall-clock backstop: 3 x the CPU limit + 30 s
 CPU_GRACE_S = 5  # past a check's CPU limit, the kernel ends the process (a loop in C code)
-MAX_FIELD = 4000  # characters of any one record field
+MAX_FIELD = 2000  # characters of any one record field
+MAX_LINE = min(getattr(select, "PIPE_BUF", 4096), 4096)  # bytes: one atomic write
 _RECORD = pytest.StashKey[dict]()
 FAILURES = frozenset({"failed", "error", "not_started", "skipped", "not_run"})
 
@@ -61,11 +63,18 @@ class Channel:
         self.exercise: str | None = None  # set in each exercise's fork
 
     def write(self, record: dict) -> None:
+        """One line, at most PIPE_BUF bytes: a single write, which the kernel never
+        interleaves with another exercise's (exercises may run side by side)."""
         record = {
             k: (v[:MAX_FIELD] if isinstance(v, str) else v) for k, v in record.items()
         } | {"nonce": self._nonce}
         record.setdefault("exercise", self.exercise)
         data = (self._dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        while len(data) > MAX_LINE:  # shorten the longest text until the line fits
+            longest = max((k for k, v in record.items() if isinstance(v, str)),
+                          key=lambda k: len(record[k]))  # fmt: skip
+            record[longest] = record[longest][: len(record[longest]) // 2] + "…"
+            data = (self._dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
         try:
             while data:
                 data = data[self._os_write(self._fd, data) :]
