@@ -88,6 +88,12 @@ def _no_input() -> None:
     sys.breakpointhook = no_breakpoint
 
 
+def exercise_log(log: str, exercise: str) -> str:
+    """Where one exercise's output goes (beside the session's log)."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in exercise)
+    return f"{log}.{safe}"
+
+
 def _rules(request: dict, exercise: str) -> list[str]:
     forbidden = request.get("forbidden") or {}
     return list(forbidden.get(exercise, ())) if isinstance(forbidden, dict) else list(forbidden)
@@ -125,6 +131,11 @@ def run(request: dict, channel_fd: int) -> int:
 
     def enter_exercise(exercise: str) -> None:
         """In the exercise's fork, before its checks (and the learner's code) run."""
+        log = os.open(exercise_log(request["log"], exercise),
+                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # fmt: skip
+        os.dup2(log, 1)  # its own output file: exercises may run side by side
+        os.dup2(log, 2)
+        os.close(log)
         guard = Guard(request["target"], _rules(request, exercise), request.get("cache_dir"),
                       lambda what, where: channel.write(
                           {"event": "borrowed", "what": what, "where": where}),

@@ -30,6 +30,7 @@ from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise, load_catalogue
 from grader.i18n import _
 from grader.sandbox import procs
 from grader.sandbox.borrowing import scan
+from grader.sandbox.child import exercise_log
 from grader.sandbox.snapshot import Manifest, Snapshot, take_snapshot
 from grader.sandbox.verdicts import (
     STATUSES,
@@ -304,8 +305,8 @@ def grade_batch(exercises: list[Exercise], snapshot: Snapshot, worker: Worker,
         elif done is None and started:
             crash = session_crash or {"exit_code": answer.get("exit_code")}
         static = (findings or {}).get(exercise.id, [])
-        verdicts[exercise.id] = _exercise_verdict(exercise, own, catalogue, crash,
-                                                  Path(request["log"]), static)  # fmt: skip
+        log = Path(exercise_log(request["log"], exercise.id))
+        verdicts[exercise.id] = _exercise_verdict(exercise, own, catalogue, crash, log, static)
         if answer.get("overflow") and done is None:
             verdicts[exercise.id].status = "error"
     return verdicts, touched, never_started
