@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
+import grader.cli_labs as labs
 import grader.cli_rounds as rounds
 from grader.catalogue import (
     BLOG_QUESTIONS,
@@ -385,6 +386,7 @@ def review(
 
 
 rounds.register_rounds(app, console, LANG, Language, resolve_id)  # drill, debug
+labs.register_labs(app, console, LANG, Language, resolve_folder)  # lab, show
 
 
 def main() -> None:

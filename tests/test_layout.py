@@ -3,7 +3,7 @@
 Every import is read from the source (module level and inside functions alike), so an import
 hidden in a function body cannot hide a cycle. The layers, from the top:
 
-    cli -> features (watch, interview, site, dev, drill, debug) -> feedback -> workspace, checks
+    cli -> features (watch, interview, site, dev, drill, debug, lab) -> feedback -> workspace, checks
         -> progress, sandbox -> catalogue -> reference
 
 A module may import its own layer or any layer below it, never one above.
@@ -35,8 +35,10 @@ LAYERS: dict[str, int] = {
     "grader.dev": 5,
     "grader.drill": 5,
     "grader.debug": 5,
+    "grader.lab": 5,
     "grader.cli": 6,
     "grader.cli_rounds": 6,
+    "grader.cli_labs": 6,
 }
 LINE_LIMIT = 400
 
