@@ -26,6 +26,8 @@ LR_RTOL = 1e-6
 FAMILY_RTOL = {"embeddings": 1e-6, "weight matrices": 1e-6}  # float32 norms
 FAMILY_RTOL_DEFAULT = 1e-7  # float64 sums
 FAMILY_WINDOW_MIN = 6
+FAMILIES = ("LayerNorm weights", "LayerNorm biases", "biases", "embeddings", "weight matrices",
+            "classifier")  # fmt: skip
 
 
 @dataclass(frozen=True)

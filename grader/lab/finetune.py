@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from grader.lab.compare import FAMILIES
 from grader.lab.datasets import LABELS, Encoded, encode_reviews
 from reference import BertConfig, BertModel, load_pretrained, minilm_dir, param_groups
 from reference.optim import linear_warmup_decay_factor
@@ -202,10 +203,6 @@ def category(name: str) -> str:
     return "embeddings" if "embeddings" in name else "weight matrices"
 
 
-CATEGORIES = ("LayerNorm weights", "LayerNorm biases", "biases", "embeddings",
-              "weight matrices", "classifier")  # fmt: skip
-
-
 LARGE = ("embeddings", "weight matrices")  # millions of values: a float32 norm, 10 ms a step
 
 
@@ -223,7 +220,7 @@ def fingerprint(families: dict[str, list[Tensor]]) -> dict[str, float]:
 
 
 def families_of(model: nn.Module) -> dict[str, list[Tensor]]:
-    families: dict[str, list[Tensor]] = {name: [] for name in CATEGORIES}
+    families: dict[str, list[Tensor]] = {name: [] for name in FAMILIES}
     for name, parameter in model.named_parameters():
         families[category(name)].append(parameter)
     return families

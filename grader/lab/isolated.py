@@ -126,7 +126,8 @@ class IsolatedJob:
             return None, _("the sandbox could not run your code: {reason}").format(
                 reason=self.failure or _("it was stopped"))  # fmt: skip
         if verdict.status not in ("passed", "borrowed"):
-            where = f" ({verdict.location})" if verdict.location else ""
+            where = f" ({verdict.location})" if verdict.location and (
+                verdict.location not in (verdict.message or "")) else ""  # fmt: skip
             return None, f"{verdict.message}{where}"
         try:
             result = json.loads(self.result_path.read_text(encoding="utf-8"))

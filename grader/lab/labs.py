@@ -59,16 +59,32 @@ def pick_pieces(console: Console, lab: str, folder: Path, use: str) -> tuple[Pie
     return pieces
 
 
-def diagnoses(owned: set[str], pieces: tuple[Piece, ...], folder: Path) -> list[str]:
-    """The catalogue's diagnosis of each of the learner's pieces that fails its checks."""
+def suspects(departure: compare.Departure, owned: set[str]) -> list[str]:
+    """The learner's pieces that can explain a departure: the schedule and the decay groups
+    act through the optimizer; a loss that differs before any update, through the forward
+    pass and the loss; later, any of them."""
+    if departure.what == "lr" or departure.what in compare.FAMILIES:
+        names = {"optimizer"}
+    elif departure.what == "loss" and departure.step == 1:
+        names = {"bert_model", "sequence_classification", "mlm_head"}
+    else:
+        names = set(owned)
+    return sorted(names & owned)
+
+
+def diagnoses(departure: compare.Departure, pieces: tuple[Piece, ...], folder: Path) -> list[str]:
+    """The catalogue's diagnosis of the suspected pieces of the learner's that fail their
+    checks (a grading run of those pieces only; a passed piece is not graded again)."""
     from grader.sandbox.runner import run_checks
 
-    suspects = [p.id for p in pieces if p.id in owned and p.status != "passed"]
-    if not suspects:
+    owned = mine(pieces)
+    status = {p.id: p.status for p in pieces}
+    suspects_ = [i for i in suspects(departure, owned) if status.get(i) != "passed"]
+    if not suspects_:
         return []
     catalogue = load_catalogue()
     found = []
-    for exercise_id, verdict in run_checks(suspects, folder).items():
+    for exercise_id, verdict in run_checks(suspects_, folder).items():
         if verdict.status == "passed":
             continue
         if verdict.diagnosis in catalogue.mistakes:
@@ -133,7 +149,7 @@ def verdict_lines(reference: dict, result: dict | None, error: str | None,
         return lines, None
     lines.append(compare.departure_sentence(departure))
     causes = compare.likely_causes(departure, reference, result, owned)
-    causes += diagnoses(owned, pieces, folder)
+    causes += diagnoses(departure, pieces, folder)
     lines += [_("Likely cause: {cause}").format(cause=cause) for cause in causes]
     if not causes:
         lines.append(_("No known mistake matches: compare your pieces with the reference's on "
