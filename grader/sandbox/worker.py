@@ -77,8 +77,27 @@ def _preload() -> None:
         from hypothesis.internal.conjecture.providers import _get_local_constants
 
         _get_local_constants()
+    _no_lazy_device_seeding()
     gc.collect()
     gc.freeze()  # forked children skip these objects in every collection (and share pages)
+
+
+def _no_lazy_device_seeding() -> None:
+    """``torch.manual_seed`` also queues the seed for CUDA, XPU and MTIA devices, formatting
+    the whole call stack each time (milliseconds deep inside pytest and hypothesis, and checks
+    seed often). Where such a device is absent the queued seed is never used: skip it."""
+    import torch
+
+    for name in ("cuda", "xpu", "mtia"):
+        device = getattr(torch, name, None)
+        try:
+            absent = not device.is_available()
+        except Exception:  # an API this torch lacks: leave it alone
+            continue
+        if absent:
+            for function in ("manual_seed_all", "manual_seed"):
+                if hasattr(device, function):
+                    setattr(device, function, lambda seed: None)
 
 
 def _send(out, message: dict) -> None:
