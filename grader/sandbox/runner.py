@@ -132,8 +132,9 @@ class Worker:
                 self.process.stdin.flush()
                 started = self._expect("started", request["nonce"], ANSWER_GRACE_S)
                 self.child_pid = int(started["pid"])
+                runs = max(1, len(request["checks"]))  # the session's own backstop, and then some
                 return self._expect("done", request["nonce"],
-                                    request["run_wall_s"] + ANSWER_GRACE_S)  # fmt: skip
+                                    request["run_wall_s"] * runs + 2 * ANSWER_GRACE_S)  # fmt: skip
             except BaseException:  # Ctrl-C, a forged or missing answer: end everything
                 self.close()
                 raise
@@ -271,6 +272,8 @@ def grade_batch(exercises: list[Exercise], snapshot: Snapshot, worker: Worker,
         records, forged = parse_records(answer["lines"], nonce)
     except ForgedAnswer as err:
         forged = str(err)
+    except RuntimeError as err:  # the worker did not start, or stopped answering
+        return {e.id: Verdict(e.id, "error", message=str(err)) for e in exercises}, {}, []
     if forged and len(exercises) > 1:  # which one was it? each on its own, then
         verdicts, touched, never_started = {}, {}, []
         for exercise in exercises:
@@ -339,10 +342,8 @@ def run_checks(
             for exercise_id in exercise_ids:
                 exercise = catalogue.get(exercise_id)
                 problem = snapshot.problems.get(exercise.file)
-                if problem:  # a FIFO, a file too large: not graded at all
-                    verdicts[exercise_id] = Verdict(exercise_id, "error", message=_(
-                        "your file {file} {problem}: it was not graded").format(
-                        file=exercise.file, problem=problem))  # fmt: skip
+                if problem:  # a FIFO, a file too large: not graded at all (a whole sentence)
+                    verdicts[exercise_id] = Verdict(exercise_id, "error", message=problem)
                 else:
                     pending.append(exercise)
             touched: dict[str, list[str]] = {}
