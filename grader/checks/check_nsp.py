@@ -478,7 +478,7 @@ def test_same_rng_seed_same_pair(mine):
             [
                 call_pair(mine, documents, d, 0, 12, rng, "random.Random(8)")[:3]
                 for d in range(len(documents))
-                for _ in range(10)
+                for _repeat in range(10)
             ]
         )
     if runs[0] != runs[1]:
