@@ -320,3 +320,193 @@ def test_a_real_check_in_chinese_on_a_mutant(tmp_path):
         assert line in text, (line, text)
     assert "与参考实现不一致" in text  # the kit's message, rendered in the child
     assert_chinese(text)
+
+
+# ------------------------------------------------------------------- drills and debug rounds
+#
+# A whole drill and a whole debug round, scripted as tests/test_drill.py and tests/test_debug.py
+# drive them (no terminal, a fake clock), in each language. The grading worker is started
+# once the language is chosen, so the grading child (check titles and messages, the debug
+# round's load errors) speaks it too. Markdown written by the round (DRILL.md, the drill log,
+# debrief.md, the broken file's docstring) is checked without its ```code blocks```.
+
+
+def _outside_code(markdown: str) -> str:
+    return re.sub(r"```.*?```", " ", markdown, flags=re.S)
+
+
+def _check_language(lang: str, *texts: str) -> None:
+    for text in texts:
+        if lang == "zh":
+            assert_chinese(text)
+        else:
+            assert not HAN.search(text), text
+
+
+@pytest.fixture(params=["zh", "en"])
+def speaking(request, monkeypatch, tmp_path):
+    """The process, and the grading worker started after it, speak one language; state lives
+    in a temporary BERTPREP_HOME."""
+    from grader.sandbox.runner import Worker
+
+    monkeypatch.setenv("BERTPREP_HOME", str(tmp_path / "state"))
+    before = os.environ.get("BERTPREP_LANG")
+    i18n.set_language(request.param)
+    i18n.install_cjk_wrapping()
+    try:
+        with Worker() as worker:
+            yield request.param, worker, tmp_path / "state"
+    finally:
+        i18n._chosen = None
+        if before is None:
+            os.environ.pop("BERTPREP_LANG", None)
+        else:
+            os.environ["BERTPREP_LANG"] = before
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Script:
+    """Scripted events: each step may act first (save a file, move the clock); q at the end."""
+
+    def __init__(self, steps, clock=None, step_s: float = 20.0):
+        self.steps, self.clock, self.step_s = list(steps), clock, step_s
+
+    def get(self, timeout):
+        if self.clock is not None:
+            self.clock.now += self.step_s
+        if not self.steps:
+            return ("key", "q")
+        step = self.steps.pop(0)
+        return step() if callable(step) else step
+
+
+def _console():
+    import io
+
+    output = io.StringIO()
+    return Console(file=output, width=100, highlight=False), output
+
+
+def test_a_drill_speaks_the_chosen_language(speaking):
+    """Failing save, locked hint, time up, a pass rated Hard, the log, the list, refusals."""
+    import json
+    from datetime import UTC, datetime
+
+    from grader.drill.session import drill_command, print_list, run_drill
+
+    lang, worker, home = speaking
+    home.mkdir(parents=True)
+    record = {"status": "passed", "first_passed_at": "2025-01-01T09:00:00", "digest": "0" * 16}
+    (home / "progress.json").write_text(json.dumps({"version": 1, "exercises": {"gelu": record}}))
+    exercise = CATALOGUE.get("gelu")
+    clock = _Clock()
+
+    def save(text):
+        def step():
+            path = sorted((home / "drills").glob("*-gelu"))[-1] / exercise.file
+            path.write_text(text, encoding="utf-8")
+            return ("file", path)
+
+        return step
+
+    solution = (PROJECT_ROOT / "solutions" / exercise.file).read_text(encoding="utf-8")
+    steps = [save("import torch\n\ndef gelu(x):\n    return torch.relu(x)\n"), ("key", "h"),
+             lambda: (setattr(clock, "now", 330.0), None)[1], save(solution)]  # fmt: skip
+    console, output = _console()
+    result = run_drill(console, exercise, CATALOGUE, minutes=5, events=_Script(steps, clock),
+                       worker=worker, clock=clock, editor=False)  # fmt: skip
+    assert result.passed and result.verdicts == ["failed", "passed"], output.getvalue()
+    now = datetime.now(UTC)
+    print_list(console, CATALOGUE, now)
+    assert drill_command(console, CATALOGUE, None) == 0  # nothing due: when the next one is
+    assert drill_command(console, CATALOGUE, CATALOGUE.get("attention")) == 1  # not passed
+    text = output.getvalue()
+    folder = sorted((home / "drills").glob("*-gelu"))[-1]
+    notes = (folder / "DRILL.md").read_text(encoding="utf-8")
+    log = (home / "drills" / "log.md").read_text(encoding="utf-8")
+    _check_language(lang, text, notes, _outside_code(log))
+    if lang == "zh":
+        for said in ("未通过", "问题：", "训练结束前提示是锁定的", "时间到", "评为「困难」",
+                     "没有到期的训练"):  # fmt: skip
+            assert said in text, (said, text)
+    else:
+        for said in ("FAILED", "Hints are locked until the drill ends", "rated Hard",
+                     "No drill is due", "has not passed yet"):  # fmt: skip
+            assert said in text, (said, text)
+
+
+def test_a_debug_round_speaks_the_chosen_language(speaking):
+    """A round of 2 bugs: the first check, a hint, one bug fixed, a check by Enter, q; the
+    debrief on screen and in debrief.md; a file that does not parse; no round for --hint."""
+    from grader.debug.bugs import BY_ID, apply_bugs
+    from grader.debug.round import (
+        DebugRound,
+        check_command,
+        check_once,
+        finish,
+        hint_command,
+        play_round,
+    )
+
+    lang, worker, _home = speaking
+    console, output = _console()
+    assert hint_command(console) is False and check_command(console, None) is None
+    round_ = DebugRound.create(bugs=2, seed=21, minutes=10)
+    first = round_.bugs[0]
+
+    def fix():
+        text = round_.path.read_text(encoding="utf-8")
+        round_.path.write_text(apply_bugs(text, [BY_ID[first]], reverse=True), encoding="utf-8")
+        return ("file", round_.path)
+
+    result, reason = play_round(console, round_, worker,
+                                _Script([("key", "h"), fix, ("key", "h"), ("key", "")]))
+    assert reason == "quit" and not result["passed"], output.getvalue()
+    debrief = finish(console, DebugRound.load(round_.folder), result, reason)
+    broken = round_.folder / "unparsable.py"
+    broken.write_text("def broken(:\n", encoding="utf-8")
+    check_once(console, None, broken, worker, time_limit=20)
+    text = output.getvalue()
+    docstring = round_.path.read_text(encoding="utf-8").split('"""')[1]
+    _check_language(lang, text, docstring, _outside_code(debrief.read_text(encoding="utf-8")))
+    if lang == "zh":
+        for said in ("2 个 bug 还剩 2 个", "2 个 bug 还剩 1 个", "<- 最先出现分歧",
+                     "提示：有一个 bug 在", "复盘", "2 个 bug 你修好了 1 个", "无法解析",
+                     "还没有调试轮"):  # fmt: skip
+            assert said in text, (said, text)
+    else:
+        for said in ("2 of 2 bugs remain", "1 of 2 bugs remain", "<- first divergence",
+                     "Hint: one bug is in", "Debrief", "You fixed 1 of 2 bugs",
+                     "does not parse at line 1", "There is no debug round yet"):  # fmt: skip
+            assert said in text, (said, text)
+
+
+def test_why_a_file_is_not_graded_is_a_whole_sentence_in_each_language(tmp_path):
+    """The snapshot's reasons (a FIFO, a file too large) are the verdict's message as they
+    are: whole sentences naming the file, in the chosen language."""
+    from grader.sandbox.snapshot import take_snapshot
+
+    source = tmp_path / "target"
+    source.mkdir()
+    os.mkfifo(source / "e02_gelu.py")
+    with open(source / "e04_attention.py", "wb") as handle:
+        handle.truncate(5 * 2**20)  # sparse: 5 MB on paper, above the 4 MB cap
+    try:
+        for lang in ("zh", "en"):
+            i18n._chosen = lang
+            problems = take_snapshot(source, tmp_path / lang).problems
+            assert set(problems) == {"e02_gelu.py", "e04_attention.py"}, problems
+            text = "\n".join(problems.values())
+            assert "e02_gelu.py" in problems["e02_gelu.py"], problems
+            _check_language(lang, text)
+            if lang == "en":
+                assert "e04_attention.py is too large to grade (5 MB)" in text, text
+    finally:
+        i18n._chosen = None

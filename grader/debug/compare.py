@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from grader.debug.bugs import BY_ID, TEMPLATE, clean_source
+from grader.i18n import _
 from reference import BertConfig, BertTokenizer, minilm_dir
 from reference import modeling as reference_modeling
 
@@ -97,7 +98,8 @@ def no_init() -> Iterator[None]:
 
 
 def where_in(path: Path, tb: types.TracebackType | None) -> str:
-    """" (broken_bert.py:42)" for the innermost frame in the learner's file, else ""."""
+    """" (broken_bert.py:42)" for the innermost frame in the learner's file, else "" (code
+    and a number: the same in every language)."""
     found = ""
     for frame in traceback.extract_tb(tb):
         if Path(frame.filename) == path:
@@ -110,23 +112,25 @@ def load_learner(path: Path, name: str = "broken_bert") -> types.ModuleType:
     try:
         source = path.read_bytes()
     except OSError as err:
-        raise LearnerError("import", f"{path} cannot be read: {err.strerror or err}") from None
+        raise LearnerError("import", _("{path} cannot be read: {error}.").format(
+            path=path, error=err.strerror or err)) from None  # fmt: skip
     try:
         code = compile(source, str(path), "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as err:
         line = getattr(err, "lineno", None)
-        where = f" at line {line}" if line else ""
-        message = getattr(err, "msg", str(err))
-        raise LearnerError("import", f"{path.name} does not parse{where}: {message}") from None
+        message = (_("{file} does not parse at line {line}: {error}") if line
+                   else _("{file} does not parse: {error}"))  # fmt: skip
+        raise LearnerError("import", message.format(
+            file=path.name, line=line, error=getattr(err, "msg", str(err)))) from None
     module = types.ModuleType(name)
     module.__file__ = str(path)
     sys.modules[name] = module  # dataclasses and the like look their module up
     try:
         exec(code, module.__dict__)
     except Exception as err:
-        raise LearnerError("import", f"{path.name} could not be run as a module: "
-                           f"{type(err).__name__}: {err}{where_in(path, err.__traceback__)}"
-                           ) from None  # fmt: skip
+        raise LearnerError("import", _("{file} could not be run as a module: {error}{where}")
+                           .format(file=path.name, error=f"{type(err).__name__}: {err}",
+                                   where=where_in(path, err.__traceback__))) from None
     finally:
         sys.modules.pop(name, None)
     return module
@@ -149,27 +153,34 @@ def build(model_cls: Callable, state: dict[str, Tensor]) -> nn.Module:
 def learner_model(module: types.ModuleType, path: Path, state: dict[str, Tensor]) -> nn.Module:
     model_cls = getattr(module, "BertModel", None)
     if not isinstance(model_cls, type):
-        raise LearnerError("build", f"{path.name} has no class BertModel any more.")
+        raise LearnerError("build", _("{file} has no class BertModel any more.").format(
+            file=path.name))
     try:
         with no_init():
             model = model_cls(config())
     except Exception as err:
-        raise LearnerError("build", f"BertModel(config) raised {type(err).__name__}: {err}"
-                           f"{where_in(path, err.__traceback__)}") from None  # fmt: skip
+        raise LearnerError("build", _("BertModel(config) raised {error}{where}").format(
+            error=f"{type(err).__name__}: {err}",
+            where=where_in(path, err.__traceback__))) from None  # fmt: skip
     own = model.state_dict() if isinstance(model, nn.Module) else {}
     missing = [k for k in state if k not in own]
     unexpected = [k for k in own if k not in state]
     wrong = [f"{k} {tuple(own[k].shape)}" for k in state
              if k in own and own[k].shape != state[k].shape]  # fmt: skip
     problems = []
-    for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+    for (few, many), keys in (
+        ((_("missing: {keys}"), _("missing: {keys} and {more} more")), missing),
+        ((_("unexpected: {keys}"), _("unexpected: {keys} and {more} more")), unexpected),
+        ((_("wrong shape: {keys}"), _("wrong shape: {keys} and {more} more")), wrong),
+    ):
         if keys:
-            more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
-            problems.append(f"{label}: {', '.join(keys[:3])}{more}")
+            label = many if len(keys) > 3 else few
+            problems.append(label.format(keys=", ".join(keys[:3]), more=len(keys) - 3))
     if problems:
-        raise LearnerError("build", "the real weights do not load into your BertModel ("
-                           + "; ".join(problems) + "): keep the modules and parameters with "
-                           "Hugging Face's names and shapes.")  # fmt: skip
+        raise LearnerError("build", _("the real weights do not load into your BertModel "
+                                      "({problems}): keep the modules and parameters with Hugging "
+                                      "Face's names and shapes.").format(
+                                          problems="; ".join(problems)))  # fmt: skip
     model.load_state_dict(state)
     return model.eval()
 
@@ -208,10 +219,8 @@ def _outputs(output: object) -> tuple:
         return output.last_hidden_state, getattr(output, "pooler_output", None)
     if isinstance(output, tuple | list) and len(output) >= 2:
         return output[0], output[1]
-    raise TypeError(
-        f"BertModel.forward returned {type(output).__name__}; it should return "
-        "(last_hidden_state, pooler_output)"
-    )
+    raise TypeError(_("BertModel.forward returned {type}; it should return "
+                      "(last_hidden_state, pooler_output)").format(type=type(output).__name__))
 
 
 def max_diff(got: object, want: Tensor, keep: Tensor) -> float | None:
@@ -278,12 +287,12 @@ def transplanted(units: tuple[str, ...], learner: types.ModuleType, clean: types
     restore = []
     try:
         for unit in units:
-            owner_name, _, name = unit.rpartition(".")
+            owner_name, _dot, name = unit.rpartition(".")
             owner = getattr(clean, owner_name) if owner_name else clean
             theirs = getattr(learner, owner_name, None) if owner_name else learner
             found = vars(theirs).get(name) if theirs is not None else None
             if not isinstance(found, types.FunctionType):
-                raise LookupError(f"{unit} is not in your file any more")
+                raise LookupError(_("{unit} is not in your file any more").format(unit=unit))
             restore.append((owner, name, vars(owner)[name]))
             setattr(owner, name, _rebind(found, namespace))
             if owner_name:  # helper methods the learner added to that class come along
@@ -362,8 +371,9 @@ def _grade(path: Path, bug_ids: list[str], state: dict[str, Tensor] | None,
     except LearnerError as err:
         result["error"] = dict(stage=err.stage, message=err.message)
     except Exception as err:
-        result["error"] = dict(stage="forward", message=f"your BertModel raised "
-                               f"{type(err).__name__}: {err}{where_in(path, err.__traceback__)}")
+        result["error"] = dict(stage="forward", message=_("your BertModel raised {error}{where}")
+                               .format(error=f"{type(err).__name__}: {err}",
+                                       where=where_in(path, err.__traceback__)))  # fmt: skip
     else:
         result["modules"] = module_rows(reference, got, keep)
         result["outputs"] = output_diffs(reference, got, keep)

@@ -34,6 +34,7 @@ from grader.debug.report import (
     render_check,
 )
 from grader.drill.loop import Events, SaveEvents, TimedLoop, open_in_editor
+from grader.i18n import _, ngettext
 from grader.progress import atomic_write_text, file_digest, state_dir
 from grader.sandbox.runner import Worker
 
@@ -120,7 +121,7 @@ class DebugRound:
         status = (result or {}).get("bugs") or {}
         left = [b for b in self.bugs if status.get(b, {}).get("status") != "fixed"]
         if not left:
-            return "Every seeded bug is fixed: nothing to hint at."
+            return _("Every seeded bug is fixed: nothing to hint at.")
         hinted = {h["bug"] for h in self.hints}
         bug = BY_ID[next((b for b in left if b not in hinted), left[0])]
         try:
@@ -167,11 +168,11 @@ def finish(console: Console, round_: DebugRound, result: dict, reason: str) -> P
     try:
         final = round_.path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        final = "(the file could not be read)"
+        final = _("(the file could not be read)")
     info = {**asdict(round_), "ended_at": round_.ended["at"]}
     path = round_.folder / "debrief.md"
     atomic_write_text(path, debrief_markdown(info, rows, reason, questions, final))
-    console.print(f"Debrief saved to {escape(str(path))}.")
+    console.print(_("Debrief saved to {path}.").format(path=escape(str(path))))
     return path
 
 
@@ -199,15 +200,15 @@ def play_round(console: Console, round_: DebugRound, worker: Worker, events: Eve
         nonlocal last
         last = check_once(console, round_, round_.path, worker, time_limit)
         left = max(0.0, deadline - clock())
-        console.print(f"[dim]{int(left // 60)}:{int(left % 60):02d} left · Enter: check now · "
-                      "h: hint · q: end the round[/]")  # fmt: skip
+        console.print(_("[dim]{left} left · Enter: check now · h: hint · q: end the round[/]")
+                      .format(left=f"{int(left // 60)}:{int(left % 60):02d}"))  # fmt: skip
         return bool(last.get("passed"))
 
     def hint() -> None:
         console.print(f"[yellow]{escape(round_.take_hint(last))}[/]")
 
     def time_up() -> bool:
-        console.print("[yellow]Time is up.[/]")
+        console.print(_("[yellow]Time is up.[/]"))
         return True
 
     if last.get("passed"):
@@ -224,13 +225,18 @@ def run_debug(console: Console, *, bugs: int = DEFAULT_BUGS, seed: int | None = 
               minutes: float | None = None, editor: bool = True) -> bool:  # fmt: skip
     """The whole round from the command line; True when every bug was fixed."""
     round_ = DebugRound.create(bugs, seed, minutes)
-    console.print(f"[bold]Debug round {round_.seed}[/]: {len(round_.bugs)} bugs are hidden in "
-                  f"{escape(str(round_.path))}. You have {round_.minutes:g} minutes.")  # fmt: skip
-    console.print("Each save is checked on the real weights. Enter: check now · h: hint · q: end "
-                  "the round.")  # fmt: skip
+    console.print(ngettext(
+        "[bold]Debug round {seed}[/]: {count} bug is hidden in {path}. You have {minutes:g} "
+        "minutes.",
+        "[bold]Debug round {seed}[/]: {count} bugs are hidden in {path}. You have {minutes:g} "
+        "minutes.", len(round_.bugs)).format(seed=round_.seed, count=len(round_.bugs),
+                                             path=escape(str(round_.path)),
+                                             minutes=round_.minutes))  # fmt: skip
+    console.print(_("Each save is checked on the real weights. Enter: check now · h: hint · q: "
+                    "end the round."))  # fmt: skip
     if editor:
         open_in_editor(console, round_.path)
-    console.print("[dim]starting the grading worker...[/]")
+    console.print(_("[dim]starting the grading worker...[/]"))
     with Worker() as worker, SaveEvents(round_.folder) as events:
         try:
             result, reason = play_round(console, round_, worker, events,
@@ -248,13 +254,13 @@ def check_command(console: Console, path: Path | None) -> bool | None:
     if path is None:
         round_ = DebugRound.latest()
         if round_ is None:
-            console.print("There is no debug round yet: start one with `bertprep debug`.")
+            console.print(_("There is no debug round yet: start one with `bertprep debug`."))
             return None
         path = round_.path
     elif (path.parent / STATE).is_file():
         round_ = DebugRound.load(path.parent)
     if not path.is_file():
-        console.print(f"[red]{escape(str(path))} is not a file.[/]")
+        console.print(_("[red]{path} is not a file.[/]").format(path=escape(str(path))))
         return None
     with Worker() as worker:
         result = check_once(console, round_, path, worker)
@@ -265,7 +271,7 @@ def hint_command(console: Console) -> bool:
     """``bertprep debug --hint``: one hint for the latest round, from its latest check."""
     round_ = DebugRound.latest()
     if round_ is None:
-        console.print("There is no debug round yet: start one with `bertprep debug`.")
+        console.print(_("There is no debug round yet: start one with `bertprep debug`."))
         return False
     statuses = round_.checks[-1].get("bugs", {}) if round_.checks else {}
     last = {"bugs": {b: {"status": s} for b, s in statuses.items()}}

@@ -20,6 +20,7 @@ from typing import Protocol
 from rich.console import Console
 from rich.markup import escape
 
+from grader.i18n import _
 from grader.progress import file_digest
 from grader.watch import watch_events
 
@@ -61,7 +62,7 @@ class SaveEvents:
 
     def get(self, timeout: float) -> tuple[str, object] | None:
         try:
-            kind, value, _ = self.queue.get(timeout=max(0.0, timeout))
+            kind, value, _detail = self.queue.get(timeout=max(0.0, timeout))
         except queue.Empty:
             return None
         return ("file", value) if kind in ("file", "gone") else (kind, value)
@@ -138,16 +139,16 @@ def open_in_editor(console: Console, path: Path) -> None:
     if not command:
         return
     if Path(command[0]).name in TERMINAL_EDITORS:
-        console.print(f"Open it in another terminal ({escape(editor)} {escape(str(path))}): "
-                      "this one shows the verdicts.")  # fmt: skip
+        console.print(_("Open it in another terminal ({editor} {path}): this one shows the "
+                        "verdicts.").format(editor=escape(editor), path=escape(str(path))))
         return
     try:
         subprocess.Popen([*command, str(path)], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)  # fmt: skip
     except OSError as err:
-        console.print(f"[yellow]Could not start your editor {escape(editor)}: "
-                      f"{escape(err.strerror or str(err))}.[/]")  # fmt: skip
+        console.print(_("[yellow]Could not start your editor {editor}: {error}.[/]").format(
+            editor=escape(editor), error=escape(err.strerror or str(err))))  # fmt: skip
 
 
 def grade_one(exercise_id: str, folder: Path, worker, catalogue, time_limit: float | None = None):

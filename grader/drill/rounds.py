@@ -28,6 +28,7 @@ from grader.debug.round import DebugRound, finish
 from grader.drill.schedule import drill_cards, drill_deck
 from grader.drill.session import DrillResult, conclude
 from grader.drill.workspace import lock, prepare, unlock
+from grader.i18n import _, ngettext
 from grader.interview.records import CodingResult, display_path
 from grader.interview.terminal import clock_text
 from grader.progress import Progress
@@ -67,23 +68,24 @@ NOTHING_TO_DRILL = CodingResult(DEBUG_EXERCISE, Path(), "skipped")  # a marker, 
 
 def drill_round(session, session_end: float, grade: Callable) -> CodingResult:
     console, io = session.console, session.io
-    console.rule(f"[bold]{session.ui['coding']}[/]: drill")
+    console.rule(_("[bold]{coding}[/]: drill").format(coding=session.ui["coding"]))
     now = io.now()
     cards = drill_cards(session.catalogue, Progress.load(), drill_deck(), now)
     if not cards:
-        console.print("No exercise passes yet, so there is nothing to drill: this coding round "
-                      "is a plain exercise instead.")  # fmt: skip
+        console.print(_("No exercise passes yet, so there is nothing to drill: this coding round "
+                        "is a plain exercise instead."))  # fmt: skip
         return NOTHING_TO_DRILL
     exercise = cards[0].exercise  # soonest due, most overdue first
     folder, _pieces = prepare(exercise, session.catalogue, Progress.load())
     path = folder / exercise.file
     lock(exercise.id, folder)
     try:
-        reply, seconds, limit, budget = _wait(session, session_end, (
-            f"[bold]Drill: {escape(exercise.title)}[/] ({exercise.id})\nWrite "
-            f"{escape(display_path(path))} again from its blank stub (DRILL.md beside it says "
-            "which other files are whose), then press Enter on an empty line to grade it. "
-            "Hints and solutions are locked."))  # fmt: skip
+        reply, seconds, limit, budget = _wait(session, session_end, _(
+            "[bold]Drill: {title}[/] ({id})\nWrite {path} again from its blank stub (DRILL.md "
+            "beside it says which other files are whose), then press Enter on an empty line to "
+            "grade it. Hints and solutions are locked.").format(
+                title=escape(exercise.text("title")), id=exercise.id,
+                path=escape(display_path(path))))  # fmt: skip
         if reply == "skip":
             result = CodingResult(exercise, path, "skipped", coding_seconds=seconds)
         else:
@@ -104,14 +106,18 @@ def debug_round(session, session_end: float) -> CodingResult:
     from grader.sandbox.runner import Worker
 
     console, io = session.console, session.io
-    console.rule(f"[bold]{session.ui['coding']}[/]: debug")
+    console.rule(_("[bold]{coding}[/]: debug").format(coding=session.ui["coding"]))
     minutes = max(1.0, (session_end - io.clock()) / 60)
     round_ = DebugRound.create(INTERVIEW_BUGS, session.plan.seed, minutes)
-    reply, seconds, _limit, budget = _wait(session, session_end, (
-        f"[bold]Debug round {round_.seed}[/]: {len(round_.bugs)} bugs are hidden in "
-        f"{escape(display_path(round_.path))}, a whole BertModel that loads the real weights "
-        "and runs. Fix what you find, then press Enter on an empty line to have it checked on "
-        "the real weights."))  # fmt: skip
+    reply, seconds, _limit, budget = _wait(session, session_end, ngettext(
+        "[bold]Debug round {seed}[/]: {count} bug is hidden in {path}, a whole BertModel that "
+        "loads the real weights and runs. Fix what you find, then press Enter on an empty line "
+        "to have it checked on the real weights.",
+        "[bold]Debug round {seed}[/]: {count} bugs are hidden in {path}, a whole BertModel that "
+        "loads the real weights and runs. Fix what you find, then press Enter on an empty line "
+        "to have it checked on the real weights.", len(round_.bugs)).format(
+            seed=round_.seed, count=len(round_.bugs),
+            path=escape(display_path(round_.path))))  # fmt: skip
     if reply == "skip":
         return CodingResult(DEBUG_EXERCISE, round_.path, "skipped", coding_seconds=seconds)
     started = time.monotonic()
@@ -122,7 +128,9 @@ def debug_round(session, session_end: float) -> CodingResult:
     finish(console, round_, result, "done" if result.get("passed") else "time")
     left = remaining(result)
     status = "passed" if result.get("passed") else "error" if result.get("error") else "failed"
-    message = (f"{left} of {len(round_.bugs)} bugs remain in {display_path(round_.path)}."
+    message = (ngettext("{left} of {total} bug remains in {path}.",
+                        "{left} of {total} bugs remain in {path}.", len(round_.bugs)).format(
+                   left=left, total=len(round_.bugs), path=display_path(round_.path))
                if left is not None else (result.get("error") or {}).get("message", ""))
     return CodingResult(DEBUG_EXERCISE, Path(round_.path), status, message=message,
                         coding_seconds=seconds,

@@ -34,6 +34,8 @@ from grader.drill.loop import (
 )
 from grader.drill.schedule import default_minutes, drill_cards, drill_deck, drill_rating
 from grader.drill.workspace import SOURCES, drills_dir, lock, prepare, running_drill, unlock
+from grader.feedback import VERDICT_LABEL, styled
+from grader.i18n import N_, _, language
 from grader.interview.review import interval_text
 from grader.interview.terminal import clock_text, utc_now
 from grader.progress import Progress, atomic_write_text, locked
@@ -41,6 +43,13 @@ from grader.sandbox.runner import Verdict, Worker
 from grader.workspace import ungradable_verdicts
 
 LOG_FILE = "log.md"
+# A rating's name in the current language (the interview's review speaks the same words).
+RATING_NAMES = {Rating.Again: N_("Again"), Rating.Hard: N_("Hard"), Rating.Good: N_("Good"),
+                Rating.Easy: N_("Easy")}  # fmt: skip
+
+
+def rating_name(rating: Rating) -> str:
+    return _(RATING_NAMES.get(rating, rating.name))
 
 
 @dataclass
@@ -62,17 +71,23 @@ class DrillResult:
 
 def render(console: Console, verdict: Verdict, exercise: Exercise, left: float) -> None:
     """A verdict, as ``bertprep check`` shows it, without pointing at hints (locked)."""
-    counts = f"{verdict.passed}/{verdict.total} checks" if verdict.total else ""
-    label = verdict.status.upper().replace("_", " ")
-    colour = "green" if verdict.status == "passed" else "red"
-    console.print(f"[bold]{exercise.id}[/]  [{colour}]{label}[/]  {counts} · "
-                  f"{clock_text(max(0.0, left))} left")  # fmt: skip
-    for label, value in (("check", verdict.check), ("problem", verdict.message),
-                         ("input", verdict.inputs), ("expected", verdict.expected),
-                         ("got", verdict.got), ("where", verdict.location),
-                         ("diagnosis", verdict.diagnosis_text)):  # fmt: skip
-        if value and verdict.status != "passed":
-            console.print(f"  {label}: {escape(str(value))}")
+    counts = (_("{passed}/{total} checks").format(passed=verdict.passed, total=verdict.total)
+              if verdict.total else "")  # fmt: skip
+    left_text = _("{left} left").format(left=clock_text(max(0.0, left)))
+    console.print(f"[bold]{exercise.id}[/]  {styled(VERDICT_LABEL, verdict.status)}  {counts} · "
+                  f"{left_text}")  # fmt: skip
+    if verdict.status == "passed":
+        return
+    # The labelled lines of `bertprep check` (same messages, so the same words in each language)
+    for line, value in ((_("check: {text}"), verdict.check),
+                        (_("problem: {text}"), verdict.message),
+                        (_("input: {text}"), verdict.inputs),
+                        (_("expected {text}"), verdict.expected),
+                        (_("got      {text}"), verdict.got),
+                        (_("where: {text}"), verdict.location),
+                        (_("[yellow]diagnosis:[/] {text}"), verdict.diagnosis_text)):  # fmt: skip
+        if value:
+            console.print("  " + line.format(text=escape(str(value))))
 
 
 class Drill:
@@ -110,11 +125,12 @@ class Drill:
             return False
 
         def hint() -> None:
-            self.console.print("[yellow]Hints are locked until the drill ends.[/]")
+            self.console.print(_("[yellow]Hints are locked until the drill ends.[/]"))
 
         def time_up() -> bool:
-            self.console.print("[yellow]Time is up. Keep going if you like: a pass from now on "
-                               "rates Hard. q stops the drill.[/]")  # fmt: skip
+            self.console.print(_("[yellow]Time is up. Keep going if you like: a pass from now "
+                                 "on rates {hard}. q stops the drill.[/]").format(
+                                     hard=rating_name(Rating.Hard)))  # fmt: skip
             return False
 
         loop = TimedLoop(self.clock, self.deadline, self.started + 2 * self.minutes * 60)
@@ -126,15 +142,18 @@ class Drill:
 def log_entry(result: DrillResult) -> str:
     local = result.started_at.astimezone()
     limit = clock_text(result.minutes * 60)
-    if result.passed:
-        outcome = f"passed in {clock_text(result.seconds or 0)} of {limit}"
-    else:
-        outcome = f"not passed ({clock_text(result.elapsed)} spent of {limit})"
     due = f"{result.next_due.astimezone():%Y-%m-%d %H:%M}" if result.next_due else "-"
+    if result.passed:
+        outcome = _("- passed in {time} of {limit} · failing saves: {saves} · next drill: {due}")
+        spent = clock_text(result.seconds or 0)
+    else:
+        outcome = _("- not passed ({time} spent of {limit}) · failing saves: {saves} · next "
+                    "drill: {due}")  # fmt: skip
+        spent = clock_text(result.elapsed)
     return "\n".join([
-        f"## {local:%Y-%m-%d %H:%M} · {result.exercise.id} · {result.rating.name}", "",
-        f"- {outcome} · failing saves: {result.failing_saves} · next drill: {due}",
-        f"- folder: `{result.folder}`", "",
+        f"## {local:%Y-%m-%d %H:%M} · {result.exercise.id} · {rating_name(result.rating)}", "",
+        outcome.format(time=spent, limit=limit, saves=result.failing_saves, due=due),
+        _("- folder: `{folder}`").format(folder=result.folder), "",
         "```python", result.final_code.rstrip(), "```", "", "",
     ])  # fmt: skip
 
@@ -151,20 +170,21 @@ def conclude(console: Console, result: DrillResult, now: datetime) -> None:
         path = result.folder / result.exercise.file
         result.final_code = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        result.final_code = "(the file could not be read)"
+        result.final_code = _("(the file could not be read)")
     log = drills_dir() / LOG_FILE
     with locked(log):
-        before = log.read_text(encoding="utf-8") if log.exists() else "# Drills\n\n"
+        before = log.read_text(encoding="utf-8") if log.exists() else _("# Drills") + "\n\n"
         atomic_write_text(log, before + log_entry(result))
     if result.passed:
-        outcome = (f"Passed in {clock_text(result.seconds or 0)} of "
-                   f"{clock_text(result.minutes * 60)}")  # fmt: skip
+        outcome = _("[bold]Passed in {time} of {limit}, {saves} failing saves: rated {rating}.[/] "
+                    "The next drill of {id} is due {when}. Logged in {log}.")  # fmt: skip
     else:
-        outcome = "Not passed"
-    when = f"{entry.card.due.astimezone():%Y-%m-%d %H:%M}"
-    console.print(f"[bold]{outcome}, {result.failing_saves} failing saves: rated "
-                  f"{result.rating.name}.[/] The next drill of {result.exercise.id} is due "
-                  f"{when}. Logged in {escape(str(log))}.")  # fmt: skip
+        outcome = _("[bold]Not passed, {saves} failing saves: rated {rating}.[/] The next drill "
+                    "of {id} is due {when}. Logged in {log}.")  # fmt: skip
+    console.print(outcome.format(
+        time=clock_text(result.seconds or 0), limit=clock_text(result.minutes * 60),
+        saves=result.failing_saves, rating=rating_name(result.rating), id=result.exercise.id,
+        when=f"{entry.card.due.astimezone():%Y-%m-%d %H:%M}", log=escape(str(log))))  # fmt: skip
 
 
 def run_drill(console: Console, exercise: Exercise, catalogue: Catalogue, *,
@@ -177,19 +197,21 @@ def run_drill(console: Console, exercise: Exercise, catalogue: Catalogue, *,
     folder, pieces = prepare(exercise, catalogue, Progress.load())
     result = DrillResult(exercise, folder, minutes, now())
     path = folder / exercise.file
-    console.print(f"[bold]Drill: {escape(exercise.title)}[/] ({exercise.id}). Write "
-                  f"{escape(str(path))} again from its blank stub in {minutes:g} minutes.")
+    console.print(_("[bold]Drill: {title}[/] ({id}). Write {path} again from its blank stub in "
+                    "{minutes:g} minutes.").format(title=escape(exercise.text("title")),
+                                                   id=exercise.id, path=escape(str(path)),
+                                                   minutes=minutes))  # fmt: skip
     for piece in pieces[1:]:
-        console.print(f"  {piece.file}: {SOURCES[piece.kind]}")
-    console.print("Each save is graded. Hints and solutions are locked until the drill ends. "
-                  "Enter: grade now · q: stop.")  # fmt: skip
+        console.print(f"  {piece.file}: {_(SOURCES[piece.kind])}")
+    console.print(_("Each save is graded. Hints and solutions are locked until the drill ends. "
+                    "Enter: grade now · q: stop."))  # fmt: skip
     if editor:
         open_in_editor(console, path)
     lock(exercise.id, folder)
     try:
         own_worker = worker is None
         if own_worker:
-            console.print("[dim]starting the grading worker...[/]")
+            console.print(_("[dim]starting the grading worker...[/]"))
             worker = Worker()
         try:
             drill = Drill(console, exercise, folder, minutes, worker, catalogue, clock=clock,
@@ -221,19 +243,22 @@ def print_list(console: Console, catalogue: Catalogue, now: datetime) -> None:
     """``bertprep drill --list``: every passed exercise's drill, soonest first."""
     cards = drill_cards(catalogue, Progress.load(), drill_deck(), now)
     if not cards:
-        console.print("No drills yet: every exercise you pass becomes one, due a day later.")
+        console.print(_("No drills yet: every exercise you pass becomes one, due a day later."))
         return
-    table = Table(title="Drills", title_justify="left")
-    for column in ("exercise", "due", "drilled", "last rating", "time"):
+    table = Table(title=_("Drills"), title_justify="left")
+    for column in (_("exercise"), _("due"), _("drilled"), _("last rating"), _("time")):
         table.add_column(column)
+    ratings = {rating.name: rating for rating in Rating}
     for card in cards:
-        due = "[bold]now[/]" if card.due <= now else interval_text(card.due, now)
-        table.add_row(card.exercise.id, due, str(card.drills), card.last_rating or "-",
-                      f"{default_minutes(card.exercise)} min")  # fmt: skip
+        due = ("[bold]" + _("now") + "[/]" if card.due <= now
+               else interval_text(card.due, now, language()))  # fmt: skip
+        last = rating_name(ratings[card.last_rating]) if card.last_rating in ratings else "-"
+        table.add_row(card.exercise.id, due, str(card.drills), last,
+                      _("{minutes} min").format(minutes=default_minutes(card.exercise)))
     console.print(table)
     count = sum(card.due <= now for card in cards)
-    console.print(f"{count} due now. `bertprep drill` starts the most overdue one; `bertprep "
-                  "drill ID` drills any passed exercise now.")  # fmt: skip
+    console.print(_("{count} due now. `bertprep drill` starts the most overdue one; `bertprep "
+                    "drill ID` drills any passed exercise now.").format(count=count))
 
 
 def drill_command(console: Console, catalogue: Catalogue, exercise: Exercise | None, *,
@@ -249,18 +274,20 @@ def drill_command(console: Console, catalogue: Catalogue, exercise: Exercise | N
         if exercise is None:
             cards = drill_cards(catalogue, Progress.load(), drill_deck(), now)
             if not cards:
-                console.print("No drills yet: every exercise you pass becomes one, due a day "
-                              "later.")  # fmt: skip
+                console.print(_("No drills yet: every exercise you pass becomes one, due a day "
+                                "later."))  # fmt: skip
             else:
-                console.print(f"No drill is due. The next one, {cards[0].exercise.id}, is due "
-                              f"{interval_text(cards[0].due, now)}.")  # fmt: skip
+                console.print(_("No drill is due. The next one, {id}, is due {when}.").format(
+                    id=cards[0].exercise.id,
+                    when=interval_text(cards[0].due, now, language())))  # fmt: skip
             return 0
     elif not Progress.load().has_passed(exercise.id):
-        console.print(f"{exercise.id} has not passed yet, and a drill writes again an exercise "
-                      f"you have passed: pass it first (`bertprep check {exercise.id}`).")
+        console.print(_("{id} has not passed yet, and a drill writes again an exercise you have "
+                        "passed: pass it first (`bertprep check {id}`).").format(id=exercise.id))
         return 1
     if running_drill(exercise.id) is not None:
-        console.print(f"A drill of {exercise.id} is already running in another terminal.")
+        console.print(_("A drill of {id} is already running in another terminal.").format(
+            id=exercise.id))
         return 1
     try:
         result = run_drill(console, exercise, catalogue, minutes=minutes, editor=editor,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.catalogue import PROJECT_ROOT, Catalogue, Exercise
+from grader.i18n import N_, _
 from grader.progress import (
     Progress,
     atomic_write_bytes,
@@ -31,11 +32,11 @@ from grader.progress import (
 )
 from grader.workspace import current_status, pristine_stub
 
-SOURCES = {
-    "stub": "the blank stub: yours to write",
-    "yours": "your own file from exercises/ (it passes)",
-    "solution": "the worked solution from solutions/ (yours has not passed yet)",
-    "helper": "your own helper module from exercises/",
+SOURCES = {  # translated where they are shown
+    "stub": N_("the blank stub: yours to write"),
+    "yours": N_("your own file from exercises/ (it passes)"),
+    "solution": N_("the worked solution from solutions/ (yours has not passed yet)"),
+    "helper": N_("your own helper module from exercises/"),
 }
 
 
@@ -110,10 +111,10 @@ def prepare(exercise: Exercise, catalogue: Catalogue, progress: Progress,
         prerequisites = piece.prerequisites if piece is not None else ()
         wanted += [catalogue.get(p).module for p in prerequisites if p in catalogue.ids()]
         wanted += relative_imports(data)
-    lines = [f"# Drill: {exercise.id} ({exercise.title})", "",
-             f"Write `{exercise.file}` from its blank stub. The other files are here because it "
-             "builds on them:", ""]  # fmt: skip
-    lines += [f"- `{p.file}`: {SOURCES[p.kind]} ({p.origin})" for p in pieces]
+    lines = [_("# Drill: {id} ({title})").format(id=exercise.id, title=exercise.text("title")),
+             "", _("Write `{file}` from its blank stub. The other files are here because it "
+                   "builds on them:").format(file=exercise.file), ""]  # fmt: skip
+    lines += [f"- `{p.file}`: {_(SOURCES[p.kind])} ({p.origin})" for p in pieces]
     atomic_write_text(folder / "DRILL.md", "\n".join(lines) + "\n", mode=0o644)
     return folder, pieces
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.catalogue import PROJECT_ROOT
+from grader.i18n import N_, _
 
 MAX_FILE_BYTES = 4 * 2**20  # one learner file; far above any real exercise
 MAX_FILES = 400
@@ -37,31 +38,40 @@ def bytes_digest(data: bytes) -> str:
 class Snapshot:
     folder: Path
     digests: dict[str, str] = field(default_factory=dict)  # relative path -> digest
-    problems: dict[str, str] = field(default_factory=dict)  # relative path -> why not copied
+    # relative path -> why it was not copied: a whole sentence for the verdict, translated
+    problems: dict[str, str] = field(default_factory=dict)
 
 
-def _read_regular(path: Path, limit: int) -> tuple[bytes | None, str | None]:
-    """(bytes, None) for a regular file up to ``limit`` bytes, else (None, why). Never blocks
-    on a FIFO or device, never follows a symlink to one."""
+# Why a learner's file is not graded (whole sentences: the verdict's message).
+UNREADABLE = N_("your file {file} cannot be read ({error}): it was not graded")
+NOT_REGULAR = N_("your file {file} is not a regular file: it was not graded")
+TOO_LARGE = N_("your file {file} is too large to grade ({size:.0f} MB): it was not graded")
+GREW = N_("your file {file} is too large to grade (it grew while being read): it was not graded")
+
+
+def _read_regular(path: Path, limit: int, name: str) -> tuple[bytes | None, str | None]:
+    """(bytes, None) for a regular file up to ``limit`` bytes, else (None, why: a sentence
+    about the file ``name``). Never blocks on a FIFO or device, never follows a symlink to
+    one."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
-        return None, f"cannot be read ({err.strerror})"
+        return None, _(UNREADABLE).format(file=name, error=err.strerror)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return None, "is not a regular file"
+            return None, _(NOT_REGULAR).format(file=name)
         if info.st_size > limit:
-            return None, f"is too large to grade ({info.st_size / 2**20:.0f} MB)"
+            return None, _(TOO_LARGE).format(file=name, size=info.st_size / 2**20)
         chunks, total = [], 0
         while chunk := os.read(fd, 1 << 20):
             total += len(chunk)
             if total > limit:
-                return None, "is too large to grade (it grew while being read)"
+                return None, _(GREW).format(file=name)
             chunks.append(chunk)
         return b"".join(chunks), None
     except OSError as err:
-        return None, f"cannot be read ({err.strerror})"
+        return None, _(UNREADABLE).format(file=name, error=err.strerror)
     finally:
         os.close(fd)
 
@@ -80,9 +90,9 @@ def take_snapshot(source: Path, dest: Path) -> Snapshot:
             if not name.endswith(".py") or count >= MAX_FILES:
                 continue
             key = str(relative / name) if relative.parts else name
-            data, problem = _read_regular(Path(folder) / name, MAX_FILE_BYTES)
-            if data is None:
-                snapshot.problems[key] = problem or "cannot be read"
+            data, problem = _read_regular(Path(folder) / name, MAX_FILE_BYTES, key)
+            if data is None:  # (problem is always set then)
+                snapshot.problems[key] = problem or _(UNREADABLE).format(file=key, error="?")
                 continue
             count += 1
             (dest / relative).mkdir(parents=True, exist_ok=True)
