@@ -247,12 +247,13 @@ def _exercise_verdict(exercise: Exercise, records: list[dict], catalogue: Catalo
         if last:
             verdict.check = last.get("title") or last.get("nodeid", "").split("::")[-1]
         verdict.diagnosis = verdict.diagnosis_text = None
-    findings = list(static)
+    seen = []  # what the run-time watch saw (what the file says comes first)
     for r in records:
-        if r.get("event") == "borrowed" and f"{r.get('where')} {r.get('what')}" not in findings:
-            findings.append(f"{r.get('where')} {r.get('what')}")
-    if findings and verdict.status != "not_started":
-        verdict = borrowed_verdict(verdict, findings)
+        if r.get("event") == "borrowed" and f"{r.get('where')} {r.get('what')}" not in seen:
+            seen.append(f"{r.get('where')} {r.get('what')}")
+    if (static or seen) and verdict.status != "not_started":
+        verdict = borrowed_verdict(verdict, list(static) or seen)
+        verdict.borrowed = tuple(static) + tuple(seen)
     return verdict
 
 
