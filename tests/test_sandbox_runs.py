@@ -239,3 +239,22 @@ def test_an_exercise_may_be_named_apart_from_its_check_module(worker, target):
     catalogue = Catalogue(exercises=(renamed,), mistakes=load_catalogue().mistakes)
     verdict = run_checks(["gelu-drill"], target, worker=worker, catalogue=catalogue)["gelu-drill"]
     assert verdict.status == "passed" and verdict.total == 5, verdict
+
+
+@pytest.mark.parametrize("kind", ["fifo", "huge", "fifo_symlink"])
+def test_a_file_that_cannot_be_read_safely_is_an_error_not_a_hang(worker, target, kind):
+    import os
+
+    path = target / "e02_gelu.py"
+    path.unlink()
+    if kind == "huge":
+        path.write_bytes(b"# padding\n" * (6 * 2**20))  # 60 MB of comments
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        os.mkfifo(target / "pipe")
+        path.symlink_to(target / "pipe")
+    verdicts = run_checks(["gelu", "layer_norm"], target, worker=worker)
+    assert verdicts["gelu"].status == "error", verdicts["gelu"]
+    assert "not graded" in verdicts["gelu"].message
+    assert verdicts["layer_norm"].status == "passed"
