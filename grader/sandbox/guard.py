@@ -99,6 +99,7 @@ class Guard:
         self.noted: set[str] = set()
         self.wrapped: dict[int, object] = {}
         self.seen_modules: dict[str, tuple[int, int]] = {}
+        self._module_lists: dict[tuple[str, int], list[str]] = {}
         self.grader_prefixes = (str(CHECKS_DIR) + os.sep, os.path.dirname(__file__) + os.sep)
         self.guarded_paths = tuple(str(PROJECT_ROOT / s) + os.sep for s in PROJECT_SOURCES)
         # Writes there are noticed too: what the checks expect, cached by ``prepare``.
@@ -269,9 +270,17 @@ class Guard:
                 except (AttributeError, TypeError):
                     continue
 
+    def _modules(self, prefix: str) -> list[str]:
+        """Loaded modules whose names start with ``prefix`` (the list is read again only
+        when modules were loaded or dropped: it runs after every check)."""
+        key = (prefix, len(sys.modules))
+        if key not in self._module_lists:
+            self._module_lists[key] = [n for n in list(sys.modules) if n.startswith(prefix)]
+        return [n for n in self._module_lists[key] if n in sys.modules]
+
     def wrap_reference(self) -> None:
         """Wrap the functions and classes of every loaded reference module (idempotent)."""
-        for name in [n for n in sys.modules if n.startswith("reference")]:
+        for name in self._modules("reference"):
             module = sys.modules[name]
             if answer_source(name) != "reference" or not isinstance(module, types.ModuleType):
                 continue
@@ -292,7 +301,7 @@ class Guard:
     def scan_modules(self) -> None:
         """Objects from an answer bound to names in the learner's modules (the target's
         package; a module is read again only when its namespace grew)."""
-        for name in [n for n in sys.modules if n.startswith(TARGET_PACKAGE)]:
+        for name in self._modules(TARGET_PACKAGE):
             module = sys.modules[name]
             filename = getattr(module, "__file__", None)
             if not isinstance(filename, str) or not filename.startswith(self.prefix):
