@@ -120,6 +120,22 @@ def test_exercise_index_is_current() -> None:
         )
 
 
+def test_every_figure_is_drawn_and_shown_in_both_languages() -> None:
+    """The figures grader/site/figures.py draws are exactly the ones the pages show, in both
+    languages, each with alt text (the images themselves are drawn by every build)."""
+    from grader.site.figures import FIGURES
+
+    for language in site_assets.LANGUAGES:
+        shown: dict[str, str] = {}
+        for path in (site_assets.DOCS_DIR / language).rglob("*.md"):
+            text = path.read_text(encoding="utf-8")
+            pattern = r"!\[((?:[^\[\]]|\[[^\]]*\])*)\]\((?:\.\./)+figures/([\w.-]+)\)"
+            for alt, name in re.findall(pattern, text):  # alt text may hold [CLS]
+                shown[name] = alt
+        assert set(shown) == set(FIGURES), f"{language}: {sorted(set(shown) ^ set(FIGURES))}"
+        assert all(len(alt) >= 20 for alt in shown.values()), f"{language}: short alt text"
+
+
 def test_same_pages_in_both_languages() -> None:
     """The language switch links each page to the page at the same path in the other site."""
     english, chinese = set(source_pages("en")), set(source_pages("zh"))
@@ -370,6 +386,17 @@ def test_page_in_browser(
     if diagrams:
         svgs = mermaid_svgs(browser_page)
         assert svgs == diagrams, f"{url}: Mermaid drew {svgs} of {diagrams} diagrams as SVG"
+
+    # Every image in the article (the figures drawn at build time among them) loads from the
+    # site and says what it shows in its alt text.
+    images = browser_page.eval_on_selector_all(
+        "article img",
+        """imgs => imgs.map(i => ({src: i.getAttribute("src"), alt: (i.getAttribute("alt") || "")
+            .trim(), complete: i.complete, width: i.naturalWidth}))""",
+    )
+    for image in images:
+        assert image["complete"] and image["width"] > 0, f"{url}: {image['src']} did not load"
+        assert len(image["alt"]) >= 20, f"{url}: {image['src']} has no real alt text"
 
     # The language switch points at the same page in the other language.
     other = "en" if language == "zh" else "zh"

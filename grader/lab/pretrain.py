@@ -1,6 +1,6 @@
 """Masked-LM pre-training of a tiny BERT from scratch on the shipped corpus, whoever's pieces.
 
-Two layers, hidden 128, four heads, the corpus's own 171-word vocabulary: in a minute or two
+Two layers, hidden 64, four heads, the corpus's own 171-word vocabulary: in a minute or two
 on a laptop CPU the loss falls from ln(171) ~ 5.1 to well under 1 and the model fills in
 held-out sentences ("monday , tuesday , [MASK] , thursday ."). The same function runs the
 reference's run and the learner's: the same initial weights (seeded), the same batches, the
@@ -36,7 +36,7 @@ class PretrainSettings:
     lr: float = 2e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    hidden_size: int = 128
+    hidden_size: int = 64
     layers: int = 2
     heads: int = 4
     limit: int | None = None

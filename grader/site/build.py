@@ -11,6 +11,7 @@ from pathlib import Path
 
 from grader.catalogue import PROJECT_ROOT
 from grader.site.assets import CONFIGS, SITE_DIR, DocsError, fetch_assets
+from grader.site.figures import write_figures
 
 
 def mkdocs_env() -> dict[str, str]:
@@ -36,9 +37,11 @@ def run_mkdocs(config: str, site_dir: Path, strict: bool = True) -> subprocess.C
 
 
 def build_site(site_dir: Path = SITE_DIR, strict: bool = True, quiet: bool = False) -> Path:
-    """Fetch the assets if needed, then build English into site_dir and Chinese into
-    site_dir/zh, failing on any mkdocs warning (broken link or anchor, missing snippet)."""
+    """Fetch the assets if needed, draw the figures (when their sources changed), then build
+    English into site_dir and Chinese into site_dir/zh, failing on any mkdocs warning (broken
+    link or anchor, missing snippet)."""
     fetch_assets(quiet=quiet)
+    write_figures(quiet=quiet)  # drawn from the reference into docs/<lang>/figures/
     site_dir = Path(site_dir).resolve()
     for config, subfolder in CONFIGS:
         result = run_mkdocs(config, site_dir / subfolder, strict=strict)
