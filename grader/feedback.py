@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from grader.catalogue import Catalogue, Exercise, part_name
 from grader.i18n import N_, _, language
@@ -104,6 +106,51 @@ def exercise_rows(catalogue: Catalogue, progress: Progress) -> list[dict]:
     ]
 
 
+# Shades that read without colour, and a light-to-dark ramp of the 256-colour palette.
+SHADES = " ░░▒▒▒▓▓▓███"
+RAMP = (253, 195, 153, 117, 111, 75, 69, 33, 27, 21, 19, 17)
+
+
+def heatmap(rows: list[str], columns: list[str], values: list[list[float]], *,
+            title: str = "", scale: float | None = None, legend: bool = True) -> Group:  # fmt: skip
+    """A grid of two-character shaded cells, darker for larger values (``scale``: the value
+    drawn darkest, default the largest); columns numbered, tens above units."""
+    top = scale or max((max(r) for r in values if r), default=0.0) or 1.0
+    table = Table(show_header=True, box=None, padding=(0, 0), pad_edge=False, show_edge=False)
+    table.add_column("", justify="right", no_wrap=True)
+    for index in range(len(columns)):  # past 10 columns: tens above units
+        tens = (str(index // 10 % 10) if index >= 10 else " ") if len(columns) > 10 else ""
+        header = f" {tens}\n {index % 10}" if tens else f" {index % 10}"
+        table.add_column(header, no_wrap=True, min_width=2, max_width=2)
+    for label, row in zip(rows, values, strict=True):
+        cells = []
+        for value in row:
+            level = min(len(RAMP) - 1, max(0, int(value / top * len(RAMP))))
+            cells.append(Text(SHADES[level] * 2, style=f"color({RAMP[level]})"))
+        table.add_row(Text(f"{label[:14]} │"), *cells)
+    parts: list = [Text(title, style="bold")] if title else []
+    parts.append(table)
+    if legend:
+        parts.append(Text("  ".join(f"{i}:{c[:12]}" for i, c in enumerate(columns)), style="dim"))
+    return Group(*parts)
+
+
+def error_heatmap(grid: dict) -> Group:
+    """Where |got - expected| is large, from a failure's error grid (grader/checks/kit.py)."""
+    values = grid["values"]
+    row_step, column_step = (grid.get("steps") or [1, 1])[:2]
+    rows = [f"{grid.get('rows', '')} {i * row_step}" for i in range(len(values))]
+    columns = [str(i * column_step) for i in range(len(values[0]))]
+    largest = max(max(row) for row in values)
+    title = _("where the error lives: |got - expected| of {what}, darkest = {largest:.3g}; "
+              "rows: {rows}, columns: {columns}{pooled}").format(
+        what=grid.get("title", ""), largest=largest, rows=grid.get("rows", ""),
+        columns=grid.get("columns", ""),
+        pooled=_(" (each cell the largest of {r} x {c})").format(r=row_step, c=column_step)
+        if row_step * column_step > 1 else "")  # fmt: skip
+    return heatmap(rows, columns, values, title=title, legend=False)
+
+
 def render_verdict(
     console: Console, verdict: Verdict, exercise: Exercise, hint_level: int,
     folder: str = "exercises",
@@ -131,6 +178,9 @@ def render_verdict(
     for line, value in lines:
         if value:
             console.print("  " + line.format(text=escape(value)))
+    grid = getattr(verdict, "grid", None)
+    if grid and len(grid.get("values", [])) > 1 and len(grid["values"][0]) > 1:
+        console.print(Padding(error_heatmap(grid), (0, 0, 0, 2)))
     if verdict.diagnosis_text:
         console.print("  " + _("[yellow]diagnosis:[/] {text}").format(
             text=escape(verdict.diagnosis_text)))  # fmt: skip

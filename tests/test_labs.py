@@ -234,3 +234,36 @@ def test_the_commands_exist_and_take_lang(tmp_path):
                                 cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
                                 timeout=120)  # fmt: skip
         assert helped.returncode == 0 and "--quick" in helped.stdout and "--lang" in helped.stdout
+
+
+# ------------------------------------------------------------- the error heat-map of a verdict
+
+
+def test_the_error_grid_pools_to_where_the_error_is():
+    import torch
+
+    from grader.checks.kit import error_grid
+
+    want = torch.zeros(2, 20, 64, dtype=torch.float64)
+    got = want.clone()
+    got[1, 13, 50] = 0.5
+    grid = error_grid(got, want, (1, 13, 50), name="last_hidden_state")
+    assert (grid["rows"], grid["columns"], grid["steps"]) == ("seq", "hidden", [3, 3])
+    values = grid["values"]
+    assert len(values) == 7 and len(values[0]) == 22
+    assert values[13 // 3][50 // 3] == 0.5 and sum(map(sum, values)) == 0.5
+    assert error_grid(got[0, 0], want[0, 0], (3,), name="x") is None
+
+
+def test_a_failing_verdict_shows_where_the_error_lives(tmp_path):
+    from grader.feedback import render_verdict
+    from grader.sandbox.runner import run_checks
+
+    folder = mutant_folder(tmp_path, "attention", "unscaled_scores")
+    verdict = run_checks(["attention"], folder)["attention"]
+    assert verdict.status == "failed" and verdict.grid is not None
+    assert (verdict.grid["rows"], verdict.grid["columns"]) == ("query", "key")
+    out, buffer = console()
+    render_verdict(out, verdict, load_catalogue().get("attention"), 0, folder=str(folder))
+    text = buffer.getvalue()
+    assert "where the error lives" in text and "query 0" in text

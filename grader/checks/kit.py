@@ -110,6 +110,43 @@ def diagnose(
     return None
 
 
+GRID_CELLS = (8, 24)  # rows x columns of the error heat-map a failure carries, at most
+
+
+def default_axes(name: str, dims: int) -> tuple[str, str]:
+    """What the last two axes of a checked tensor are, for the heat-map's labels."""
+    if "prob" in name.lower() or "attention" in name.lower():
+        return ("query", "key")
+    return {3: ("seq", "hidden"), 4: ("seq", "d_head")}.get(dims, ("row", "column"))
+
+
+def error_grid(got: Tensor, want: Tensor, index: tuple[int, ...], *, name: str,
+               where: Tensor | None = None, axes: tuple[str, str] | None = None
+               ) -> dict | None:  # fmt: skip
+    """|got - want| over the last two axes, at the leading index of the worst element, max-
+    pooled down to at most ``GRID_CELLS``: where in (seq, hidden) or (query, key) the error
+    lives. None for tensors of fewer than two axes."""
+    if got.dim() < 2 or got.shape[-2] * got.shape[-1] < 2:
+        return None
+    lead = index[:-2]
+    error = (got - want).abs()[lead]
+    if where is not None:
+        error = torch.where(where[lead], error, torch.zeros_like(error))
+    error = torch.nan_to_num(error, nan=math.inf)  # NaN where the reference is finite: worst
+    finite = error[torch.isfinite(error)]
+    error = error.clamp(max=2 * float(finite.max()) if finite.numel() and finite.max() > 0
+                        else 1.0)  # fmt: skip
+    rows, columns = error.shape
+    steps = (math.ceil(rows / GRID_CELLS[0]), math.ceil(columns / GRID_CELLS[1]))
+    pooled = torch.nn.functional.max_pool2d(error[None, None].float(), steps, steps,
+                                            ceil_mode=True)[0, 0]  # fmt: skip
+    row_axis, column_axis = axes or default_axes(name, got.dim())
+    where_text = f"{name}[{', '.join(map(str, lead))}{', ' if lead else ''}:, :]"
+    return {"values": [[round(float(v), 6) for v in row] for row in pooled],
+            "title": f"{where_text} {tuple(error.shape)}", "rows": row_axis,
+            "columns": column_axis, "steps": list(steps)}  # fmt: skip
+
+
 def expect_close(
     got: Tensor,
     want: Tensor,
@@ -120,12 +157,15 @@ def expect_close(
     rtol: float = 1e-5,
     mistakes: Mapping[str, Callable[[], Tensor]] | None = None,
     where: Tensor | None = None,
+    axes: tuple[str, str] | None = None,
 ) -> None:
     """Values equal to the reference within tolerance; otherwise say where and how far off.
 
     ``where``: a boolean mask of the positions that count (e.g. real tokens only).
     ``mistakes``: known-mistake id -> a function computing what that mistake outputs on the
     same input; a match becomes the diagnosis.
+    ``axes``: names of the last two axes for the error heat-map (default: guessed from the
+    name and rank, e.g. ("query", "key") for attention probabilities).
     """
     got = expect_tensor(got, name=name, shape=tuple(want.shape), inputs=inputs)
     got_d = got.detach().double()
@@ -169,6 +209,7 @@ def expect_close(
         expected=f"{label} = {expected}",
         got=got_values,
         diagnosis=diagnose(got, mistakes, atol=max(atol, 1e-4), rtol=max(rtol, 1e-4)),
+        grid=error_grid(got_d, want_d, index, name=name, where=where, axes=axes),
     )
 
 

@@ -22,6 +22,7 @@ class CheckFailure(AssertionError):
         expected: str | None = None,
         got: str | None = None,
         diagnosis: str | None = None,
+        grid: dict | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -29,6 +30,7 @@ class CheckFailure(AssertionError):
         self.expected = expected
         self.got = got
         self.diagnosis = diagnosis
+        self.grid = grid  # where the error lives: a small grid of |got - expected| (check kit)
         if not _first:
             _first.append(self)
         elif diagnosis and not _first[-1].diagnosis:

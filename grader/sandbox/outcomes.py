@@ -81,7 +81,25 @@ def _from_failure(exc: CheckFailure, location: str | None) -> dict:
         got=safe_text(exc.got, 2000) if exc.got else None,
         diagnosis=exc.diagnosis,
         location=location,
+        grid=_grid(getattr(exc, "grid", None)),
     )
+
+
+GRID_LIMIT = (16, 32)  # rows, columns of an error grid a record may carry
+
+
+def _grid(grid: object) -> dict | None:
+    """An error grid as plain, bounded data (numbers and short labels), or None."""
+    try:
+        rows, columns = GRID_LIMIT
+        values = [[float(v) for v in row[:columns]] for row in grid["values"][:rows]]
+        labels = {k: safe_text(grid.get(k, ""), 80) for k in ("title", "rows", "columns")}
+        steps = [int(n) for n in grid.get("steps", (1, 1))][:2]
+    except (TypeError, KeyError, ValueError, AttributeError, OverflowError):
+        return None
+    if not values or not all(len(row) == len(values[0]) for row in values):
+        return None
+    return {"values": values, **labels, "steps": steps}
 
 
 def _at(message_with: str, message_without: str, location: str | None, **fields) -> str:

@@ -42,6 +42,7 @@ class Verdict:
     seconds: float = 0.0
     digest: str | None = None  # of the exercise file's bytes that were graded
     borrowed: tuple[str, ...] = ()  # what the code used from the answer, where
+    grid: dict | None = None  # where the error lives (see outcomes._grid), for the heat-map
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -93,7 +94,7 @@ def aggregate(
     if failure.get("note"):
         verdict.message += f" ({failure['note']})"
     verdict.check = failure.get("title")
-    for key in ("inputs", "expected", "got", "location", "diagnosis"):
+    for key in ("inputs", "expected", "got", "location", "diagnosis", "grid"):
         setattr(verdict, key, failure.get(key))
     if verdict.diagnosis in catalogue.mistakes:
         verdict.diagnosis_text = catalogue.mistakes[verdict.diagnosis].sentence()
