@@ -206,6 +206,17 @@ def test_pretrain_quick_names_a_masking_rule_that_picks_special_tokens(tmp_path)
     assert "special tokens" in " ".join(buffer.getvalue().split())
 
 
+def test_pretrain_quick_compares_step_by_step_when_the_masking_is_the_references(tmp_path):
+    folder = mutant_folder(tmp_path, "mlm_head", "mlm_loss_over_all_tokens")
+    stub = (PROJECT_ROOT / "exercises" / "e08_mlm_masking.py").read_text(encoding="utf-8")
+    (folder / "e08_mlm_masking.py").write_text(stub, encoding="utf-8")  # not started
+    out, buffer = console()
+    assert pretrain_lab(out, folder, quick=True, use="started", root=tmp_path / "state") == 1
+    text = " ".join(buffer.getvalue().split())
+    assert "mlm_masking: the reference's" in text and "reference run" in text
+    assert "leaves the reference's at step" in text and "mlm_loss_over_all_tokens" in text
+
+
 def test_show_attention_with_right_and_wrong_code(tmp_path):
     out, buffer = console()
     assert show_attention(out, "The cat sat on the mat.", SOLUTIONS, layer=1, head=2,

@@ -99,14 +99,18 @@ def diagnoses(departure: compare.Departure, pieces: tuple[Piece, ...], folder: P
 
 def run_both(job: str, settings: dict, pieces: tuple[Piece, ...], folder: Path,
              reference_run: Callable[[Callable[[dict], None]], dict], progress: RunProgress,
-             cpu_limit: float | None = None) -> tuple[dict, dict | None, str | None]:  # fmt: skip
-    """(the reference's result, the learner's result or None, why there is none)."""
+             cpu_limit: float | None = None, with_reference: bool = True
+             ) -> tuple[dict | None, dict | None, str | None]:  # fmt: skip
+    """(the reference's result, the learner's result or None, why there is none). Without
+    ``with_reference`` (a run that cannot be compared step by step) the learner's run is the
+    only one, and gets both threads."""
     owned = mine(pieces)
     if not owned:
         with torch_threads(2):
             return reference_run(lambda e: progress.feed("reference", e)), None, None
     extra = {"cpu_limit": cpu_limit} if cpu_limit else {}
-    with IsolatedJob(job, settings, as_data(pieces), folder, **extra) as isolated:
+    with IsolatedJob(job, settings, as_data(pieces), folder, threads=1 if with_reference else 2,
+                     **extra) as isolated:  # fmt: skip
         isolated.start()
 
         def pump() -> None:
@@ -117,8 +121,10 @@ def run_both(job: str, settings: dict, pieces: tuple[Piece, ...], folder: Path,
             progress.feed("reference", event)
             pump()
 
-        with torch_threads(1):  # two runs on (at least) two cores: one thread each
-            reference = reference_run(on_reference)
+        reference = None
+        if with_reference:
+            with torch_threads(1):  # two runs on (at least) two cores: one thread each
+                reference = reference_run(on_reference)
         while isolated.running():
             pump()
             time.sleep(POLL_S)
@@ -227,7 +233,7 @@ def masking_lines(shares: dict) -> tuple[list[str], bool]:
             n=shares["unselected_changed"]))  # fmt: skip
     if not problems:
         return [_("Your masking rule's draws differ from the reference's (any order of draws is "
-                  "right), so the runs are compared by what the rule did: it matches the paper's "
+                  "right), so your run is judged by what the rule did: it matches the paper's "
                   "15% and 80/10/10.")], True  # fmt: skip
     return [_("Your masking rule departs from the paper's: {problems}.").format(
         problems="; ".join(problems))], False  # fmt: skip
@@ -242,21 +248,26 @@ def pretrain_lab(console: Console, folder: Path, *, quick: bool = False, use: st
     console.print(_("[bold]Pre-training a tiny BERT from scratch[/] with the masked-LM objective "
                     "on the shipped corpus."))  # fmt: skip
     pieces = pick_pieces(console, "pretrain", folder, use)
-    labels = {"reference": _("reference run")}
+    # The learner's masking rule draws differently from the reference's (any order of draws
+    # is right): the runs cannot be compared step by step, so theirs runs alone.
+    own_masking = "mlm_masking" in mine(pieces)
+    labels = {} if own_masking else {"reference": _("reference run")}
     if mine(pieces):
         labels["yours"] = _("your run")
     with RunProgress(console, labels) as progress:
         reference, result, error = run_both(
             "pretrain", settings.to_data(), pieces, folder,
             lambda on_event: run_pretrain(settings, {}, on_event), progress,
-            QUICK_CPU_LIMIT_S if quick else None)  # fmt: skip
-    if result is not None and "mlm_masking" in mine(pieces):
+            QUICK_CPU_LIMIT_S if quick else None, with_reference=not own_masking)  # fmt: skip
+    if result is not None and own_masking:
         lines, matches = masking_lines(result["masking"])
         failed = not matches
     else:
         lines, departure = verdict_lines(reference, result, error, pieces, folder)
         failed = departure is not None
     shown = result or reference
+    if shown is None:  # the learner's run alone, and it stopped
+        shown = {"before": [], "after": []}
     table = Table(title=_("Fill in the blank (held-out sentences), top 3 guesses"),
                   title_justify="left")  # fmt: skip
     for column in (_("sentence"), _("answer"), _("before training"), _("after training")):
