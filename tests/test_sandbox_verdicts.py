@@ -93,3 +93,23 @@ def test_a_record_is_one_line_short_enough_for_one_atomic_write():
     assert len(data) <= MAX_LINE and data.count(b"\n") == 1
     record = json.loads(data)
     assert record["exercise"] == "gelu" and record["message"].startswith("éé")
+
+
+@pytest.mark.parametrize("record", [
+    {"message": "m" * 3000, "grid": {"values": [[0.123456] * 32] * 16}},
+    {f"field{i}": i for i in range(2000)},
+    {f"field{i}": "x" * 50 for i in range(200)},
+])  # fmt: skip
+def test_an_oversized_record_still_ends_as_one_line(record):
+    import json
+    import os
+
+    from grader.sandbox.plugin import MAX_LINE, Channel
+
+    read, write = os.pipe()
+    Channel(write, "n" * 32).write({"event": "result", "status": "failed", **record})
+    data = os.read(read, 1 << 16)
+    os.close(read)
+    os.close(write)
+    assert len(data) <= MAX_LINE and data.count(b"\n") == 1
+    assert json.loads(data)["status"] == "failed"

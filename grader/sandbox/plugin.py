@@ -62,6 +62,9 @@ class Channel:
         self._dumps, self._os_write = json.dumps, os.write  # bound before learner code runs
         self.exercise: str | None = None  # set in each exercise's fork
 
+    def _line(self, record: dict) -> bytes:
+        return (self._dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+
     def write(self, record: dict) -> None:
         """One line, at most PIPE_BUF bytes: a single write, which the kernel never
         interleaves with another exercise's (exercises may run side by side)."""
@@ -69,18 +72,33 @@ class Channel:
             k: (v[:MAX_FIELD] if isinstance(v, str) else v) for k, v in record.items()
         } | {"nonce": self._nonce}
         record.setdefault("exercise", self.exercise)
-        data = (self._dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
-        while len(data) > MAX_LINE:  # shorten the longest text until the line fits
-            longest = max((k for k, v in record.items() if isinstance(v, str)),
-                          key=lambda k: len(record[k]))  # fmt: skip
-            record[longest] = record[longest][: len(record[longest]) // 2] + "…"
-            data = (self._dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        data = self._line(record)
+        for shortest in (300, 40):  # shorten the longest texts, drop what is not text...
+            while len(data) > MAX_LINE:
+                texts = [k for k, v in record.items()
+                         if isinstance(v, str) and len(v) > shortest + 1]  # (each pass shrinks)
+                if not texts:
+                    break
+                longest = max(texts, key=lambda k: len(record[k]))
+                record[longest] = record[longest][: max(shortest, len(record[longest]) // 2)]
+                record[longest] += "…"
+                data = self._line(record)
+            if len(data) > MAX_LINE:
+                record = {k: v for k, v in record.items()
+                          if isinstance(v, str | int | float | bool) or v is None}  # fmt: skip
+                data = self._line(record)
+        if len(data) > MAX_LINE:  # (a record of hundreds of fields: a bug, said plainly)
+            data = self._line({k: record.get(k) for k in ESSENTIAL})
         try:
             while data:
                 data = data[self._os_write(self._fd, data) :]
         except OSError as err:  # the learner closed it: the parent sees records missing
             if err.errno not in (errno.EBADF, errno.EPIPE):
                 raise
+
+
+ESSENTIAL = ("event", "status", "exercise", "nonce", "nodeid", "title", "kind", "message",
+             "diagnosis", "location")  # fmt: skip
 
 
 def exercise_of(item: pytest.Item, names: dict[str, str] | None = None) -> str:
