@@ -2,7 +2,7 @@
 
 Folders and modules, from the top; imports point down only (tests/test_layout.py holds it):
 
-    cli.py, cli_rounds.py
+    cli.py, cli_rounds.py, cli_labs.py
                     the typer app: parse options, call one function, set the exit code
     watch.py, interview/, drill/, debug/, lab/, site/, dev/
                     features: watch mode, mock interviews and FSRS review, drills (rewrite a

@@ -3,8 +3,8 @@
 Every import is read from the source (module level and inside functions alike), so an import
 hidden in a function body cannot hide a cycle. The layers, from the top:
 
-    cli -> features (watch, interview, site, dev, drill, debug, lab) -> feedback -> workspace, checks
-        -> progress, sandbox -> catalogue -> reference
+    cli -> features (watch, interview, site, dev, drill, debug, lab) -> feedback
+        -> workspace, checks -> progress, sandbox -> catalogue -> reference
 
 A module may import its own layer or any layer below it, never one above.
 """

@@ -108,6 +108,11 @@ def likely_causes(departure: Departure, reference: dict, mine: dict, owned: set[
             causes.append(_("Your param_groups leaves {n} parameters undecayed that the reference "
                             "decays, e.g. {names}.").format(
                 n=len(missing), names=", ".join(missing[:3])))  # fmt: skip
+    untrained = mine.get("untrained") or []
+    if "optimizer" in owned and untrained:
+        causes.append(_("Your param_groups leaves out {n} trainable parameters, so they are never "
+                        "updated, e.g. {names}.").format(
+            n=len(untrained), names=", ".join(untrained[:3])))  # fmt: skip
     if departure.what == "lr" and "optimizer" in owned:
         causes.append(_("The learning rate comes from your linear_warmup_decay: compare its "
                         "value at step {step} with the formula (warmup to step {warmup}, then "

@@ -181,6 +181,13 @@ def accuracy_by_kind(predictions: Tensor, data: Encoded) -> dict[str, float]:
     return {kind: sum(oks) / len(oks) for kind, oks in sorted(kinds.items())}
 
 
+def missing_names(model: nn.Module, groups: list) -> list[str]:
+    """Trainable parameters that no group holds: the optimizer never updates them."""
+    held = {id(p) for group in groups if isinstance(group, dict)
+            for p in group.get("params", [])}  # fmt: skip
+    return [name for name, p in model.named_parameters() if p.requires_grad and id(p) not in held]
+
+
 def decayed_names(model: nn.Module, groups: list) -> list[str]:
     """The names of the parameters the optimizer decays, from the groups as built."""
     names = {id(p): name for name, p in model.named_parameters()}
@@ -235,7 +242,10 @@ def run_finetune(settings: FinetuneSettings, mine: dict[str, ModuleType], on_eve
     model = parts.model
     warmup, total = settings.steps(len(train_set))
     groups = parts.groups(model, settings.weight_decay)
-    decayed = decayed_names(model, groups)
+    if not isinstance(groups, list | tuple) or not all(isinstance(g, dict) for g in groups):
+        raise LabError("param_groups must return a list of dicts, each with 'params'")
+    groups = [{**g, "params": list(g.get("params", []))} for g in groups]  # a generator, once
+    decayed, untrained = decayed_names(model, groups), missing_names(model, groups)
     optimizer = torch.optim.AdamW(groups, lr=settings.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: parts.schedule(step, warmup, total))
@@ -269,6 +279,7 @@ def run_finetune(settings: FinetuneSettings, mine: dict[str, ModuleType], on_eve
         "epochs": epochs,
         "by_kind": accuracy_by_kind(predictions, test_set),
         "decayed": decayed,
+        "untrained": untrained,
         "warmup": warmup,
         "total": total,
         "train_size": len(train_set),

@@ -49,9 +49,8 @@ class IsolatedJob:
     """``with IsolatedJob(...) as job: job.start(); ... job.events() ...; job.finish()``."""
 
     def __init__(self, job: str, settings: dict, pieces: list[dict], folder: Path, *,
-                 cpu_limit: float = CPU_LIMIT_S, threads: int = 1) -> None:  # fmt: skip
+                 cpu_limit: float = CPU_LIMIT_S) -> None:  # fmt: skip
         self.job, self.settings, self.pieces = job, settings, pieces
-        self.threads = threads
         self.folder = Path(folder)
         self.cpu_limit = cpu_limit
         self.tmp = Path(tempfile.mkdtemp(prefix="bertprep-lab-"))
@@ -70,7 +69,7 @@ class IsolatedJob:
         take_snapshot(self.folder, target)  # the learner's files, bounded; never run here
         request = {"job": self.job, "settings": self.settings, "pieces": self.pieces,
                    "progress": str(self.progress_path), "result": str(self.result_path),
-                   "threads": self.threads}  # fmt: skip
+                   "threads": 1}  # fmt: skip
         (target / REQUEST).write_text(f"LAB = {request!r}\n", encoding="utf-8")
         self.progress_path.touch()
         return target

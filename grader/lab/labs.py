@@ -103,14 +103,17 @@ def run_both(job: str, settings: dict, pieces: tuple[Piece, ...], folder: Path,
              ) -> tuple[dict | None, dict | None, str | None]:  # fmt: skip
     """(the reference's result, the learner's result or None, why there is none). Without
     ``with_reference`` (a run that cannot be compared step by step) the learner's run is the
-    only one, and gets both threads."""
+    only one.
+
+    Every run takes one thread: on a machine whose other core is busy, a second thread makes
+    torch's thread pool wait on itself (measured here: twice the CPU time, four times the
+    wall time of one thread), and two runs side by side use two cores anyway."""
     owned = mine(pieces)
     if not owned:
-        with torch_threads(2):
+        with torch_threads(1):
             return reference_run(lambda e: progress.feed("reference", e)), None, None
     extra = {"cpu_limit": cpu_limit} if cpu_limit else {}
-    with IsolatedJob(job, settings, as_data(pieces), folder, threads=1 if with_reference else 2,
-                     **extra) as isolated:  # fmt: skip
+    with IsolatedJob(job, settings, as_data(pieces), folder, **extra) as isolated:
         isolated.start()
 
         def pump() -> None:
@@ -172,7 +175,7 @@ def finetune_lab(console: Console, folder: Path, *, quick: bool = False, use: st
     console.print(_("[bold]Fine-tuning all-MiniLM-L6-v2[/] on the review set: is the sentence "
                     "positive or negative, when negation and \u201cbut\u201d decide?"))  # fmt: skip
     pieces = pick_pieces(console, "finetune", folder, use)
-    with torch_threads(1 if mine(pieces) else 2):
+    with torch_threads(1):
         baseline = frozen_baseline(settings)
     summary = _("frozen encoder + logistic regression: {acc:.1%}").format(acc=baseline["mean"])
     console.print(escape(_("Baseline: a logistic regression on the frozen encoder's features "

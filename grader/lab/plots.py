@@ -91,7 +91,8 @@ def pretrain_figure(reference: dict | None, mine: dict | None, path: Path) -> Pa
         mask_ax.bar([i + n * width for i in range(4)], [shares[k] for k in names], width,
                     color=colour, label=label)  # fmt: skip
     mask_ax.set_xticks(range(4), ["selected\n(of tokens)", "[MASK]\n(of selected)",
-                                  "random\n(of selected)", "unchanged\n(of selected)"])  # fmt: skip
+                                  "random\n(of selected)", "unchanged\n(of selected)"],
+                       fontsize=7)  # fmt: skip
     mask_ax.set(title="what the masking rule did", ylim=(0, 1))
     for ax in (loss_ax, lr_ax, mask_ax):
         ax.grid(alpha=0.3)

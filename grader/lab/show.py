@@ -29,7 +29,7 @@ def show_attention(console: Console, text: str, folder: Path, *, layer: int = 0,
         return 2
     pieces = pick_pieces(console, "attention", folder, use)
     settings = {"text": text, "layer": layer}
-    with torch_threads(2):
+    with torch_threads(1):
         reference = attention_maps(settings, {})
     shown, error, whose = reference, None, _("the reference's code")
     if mine(pieces):

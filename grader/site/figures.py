@@ -234,6 +234,7 @@ def write_figures(force: bool = False, quiet: bool = False) -> list[Path]:
     if force or not current(first, expected):
         first.mkdir(parents=True, exist_ok=True)
         previous = torch.get_num_threads()
+        torch.set_num_threads(1)  # a second thread only waits when the other core is busy
         try:
             for name, draw in FIGURES.items():
                 draw(first / name)
