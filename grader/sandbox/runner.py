@@ -335,7 +335,13 @@ def run_checks(
     verdicts: dict[str, Verdict] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bertprep-") as tmp:
-            snapshot = take_snapshot(Path(target), Path(tmp) / "target")
+            try:
+                snapshot = take_snapshot(Path(target), Path(tmp) / "target")
+            except OSError as err:  # a full disk, a file-size limit: nothing can be graded
+                message = _(
+                    "Your files could not be copied for grading ({error}): is the disk full?"
+                ).format(error=err.strerror or err)
+                return {i: Verdict(i, "error", message=message) for i in exercise_ids}
             cache_dir = cache_folder()
             manifest = Manifest(extra=(cache_dir,) if cache_dir else ())
             manifest.remember_contents()
