@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from grader.i18n import _
+from grader.i18n import _, ngettext
 from grader.progress import state_dir
 
 KIND_NAMES = {"plain": "plain (\u201cthe food was great\u201d)",
@@ -52,10 +52,15 @@ def finetune_markdown(*, pieces: list[str], settings: dict, reference: dict, min
     lines = [
         "# " + _("Fine-tuning lab"),
         "",
-        _("all-MiniLM-L6-v2 fine-tuned on {train} review sentences and tested on {test} "
-          "held-out ones (grader/lab/data/reviews): {epochs} epochs of {steps} steps, batch "
-          "{batch}, peak learning rate {lr:g} with {warmup} warmup steps, weight decay "
-          "{wd:g}, dropout off, seed {seed}. The whole lab took {seconds:.0f} s.").format(
+        ngettext("all-MiniLM-L6-v2 fine-tuned on {train} review sentences and tested on {test} "
+                 "held-out ones (grader/lab/data/reviews): {epochs} epoch of {steps} steps, "
+                 "batch {batch}, peak learning rate {lr:g} with {warmup} warmup steps, weight "
+                 "decay {wd:g}, dropout off, seed {seed}. The whole lab took {seconds:.0f} s.",
+                 "all-MiniLM-L6-v2 fine-tuned on {train} review sentences and tested on {test} "
+                 "held-out ones (grader/lab/data/reviews): {epochs} epochs of {steps} steps, "
+                 "batch {batch}, peak learning rate {lr:g} with {warmup} warmup steps, weight "
+                 "decay {wd:g}, dropout off, seed {seed}. The whole lab took {seconds:.0f} s.",
+                 settings["epochs"]).format(
             train=reference["train_size"], test=reference["test_size"],
             epochs=settings["epochs"], steps=reference["total"] // settings["epochs"],
             batch=settings["batch_size"], lr=settings["lr"], warmup=reference["warmup"],

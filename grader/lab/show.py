@@ -12,7 +12,8 @@ from rich.markup import escape
 
 from grader.i18n import _
 from grader.lab import plots, report
-from grader.lab.attention import attention_maps
+from grader.lab.attention import MAX_TOKENS, attention_maps
+from grader.lab.datasets import minilm_tokenizer
 from grader.lab.isolated import QUICK_CPU_LIMIT_S, IsolatedJob
 from grader.lab.labs import pick_pieces, torch_threads
 from grader.lab.pieces import as_data, mine
@@ -41,6 +42,9 @@ def show_attention(console: Console, text: str, folder: Path, *, layer: int = 0,
             shown, whose = result, _("your code")
     tokens = shown["tokens"]
     probs = shown["probs"][head]
+    if len(minilm_tokenizer().tokenize(text)) + 2 > MAX_TOKENS:
+        console.print(escape(_("The text is longer than {n} tokens; the map shows its first "
+                               "{n}.").format(n=MAX_TOKENS)))  # fmt: skip
     title = _("layer {layer}, head {head}, computed with {whose}").format(
         layer=layer, head=head, whose=whose)  # fmt: skip
     console.print(attention_heatmap(tokens, probs, title))
