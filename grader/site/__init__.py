@@ -4,6 +4,7 @@
     python -m grader.site serve [--port N]         # build, then serve on 127.0.0.1
     python -m grader.site assets [--force]         # only fetch KaTeX / Mermaid / shim
     python -m grader.site index                    # rewrite the exercise index pages
+    python -m grader.site figures [--force]        # draw the concept pages' figures
 
 The site works offline, so the browser files it needs (KaTeX, Mermaid, the iframe-worker shim
 for file://) are served from the site itself. They are too big to keep in git (Mermaid alone

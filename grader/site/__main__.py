@@ -11,6 +11,7 @@ import grader.site
 from grader.catalogue import PROJECT_ROOT
 from grader.site.assets import SITE_DIR, DocsError, fetch_assets
 from grader.site.build import build_site, serve_site
+from grader.site.figures import write_figures
 from grader.site.pages import write_exercise_index, write_questions_pages
 
 
@@ -32,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "index", help="rewrite the generated pages: exercise index and interview questions"
     )
+    figures = commands.add_parser("figures", help="draw the concept pages' figures only")
+    figures.add_argument("--force", action="store_true", help="draw even if current")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -40,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             serve_site(args.site_dir, port=args.port, build=not args.no_build)
         elif args.command == "assets":
             print(fetch_assets(force=args.force))
+        elif args.command == "figures":
+            for path in write_figures(force=args.force):
+                print(path.relative_to(PROJECT_ROOT))
         elif args.command == "index":
             for path in [*write_exercise_index(), *write_questions_pages()]:
                 print(path.relative_to(PROJECT_ROOT))
