@@ -17,7 +17,14 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from grader.checks.kit import Variants, describe, expect_close, expect_tensor, fail
+from grader.checks.kit import (
+    Variants,
+    describe,
+    expect_close,
+    expect_context_and_probs,
+    expect_tensor,
+    fail,
+)
 from grader.checks.strategies import SCALES, non_contiguous, padding_masks, randn, seeds
 from grader.i18n import _
 from reference import scaled_dot_product_attention
@@ -171,32 +178,8 @@ def call_attention(alibi, case: Case):
             fail(_("alibi_attention changed its argument {name} in place: compute into new "
                    "tensors, the caller still needs {name}").format(name=name),
                  inputs=case.describe())  # fmt: skip
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        fail(
-            _("alibi_attention should return (context, probs), got {kind}").format(
-                kind=type(result).__name__
-            ),
-            inputs=case.describe(),
-        )
-    b, h, s, d = case.query.shape
-    context, probs = result
-    expect_tensor(
-        probs,
-        name="probs",
-        shape=(b, h, s, s),
-        dtype=case.query.dtype,
-        inputs=case.describe(),
-        shape_names="(batch, heads, seq, seq)",
-    )
-    expect_tensor(
-        context,
-        name="context",
-        shape=(b, h, s, d),
-        dtype=case.query.dtype,
-        inputs=case.describe(),
-        shape_names="(batch, heads, seq, d_head)",
-    )
-    return context, probs
+    return expect_context_and_probs(result, query=case.query, seq_k=case.query.shape[2],
+                                    dtype=case.query.dtype, inputs=case.describe())  # fmt: skip
 
 
 # --- checks -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 import torch
 from hypothesis import given
 
-from grader.checks.kit import expect_close, expect_tensor, fail
+from grader.checks.kit import expect_close, expect_context_and_probs, expect_tensor, fail
 from grader.checks.strategies import AttentionCase, attention_cases, randn
 from grader.i18n import _
 from reference import additive_attention_mask
@@ -53,40 +53,16 @@ def known_mistakes(case: AttentionCase) -> dict:
     return mistakes
 
 
-def call(attention, case: AttentionCase):
+def call(attention, case: AttentionCase) -> tuple:
     result = attention(case.query, case.key, case.value, case.mask)
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        kind = type(result).__name__
-        message = (
-            _("return a pair (context, probs), got {kind} of length {length}")
-            if isinstance(result, tuple | list)
-            else _("return a pair (context, probs), got {kind}")
-        )
-        length = len(result) if isinstance(result, tuple | list) else 0
-        fail(message.format(kind=kind, length=length), inputs=case.describe())
-    return result
+    return expect_context_and_probs(result, query=case.query, seq_k=case.key.shape[2],
+                                    inputs=case.describe())  # fmt: skip
 
 
 def compare(attention, case: AttentionCase) -> None:
     context, probs = call(attention, case)
     want_context, want_probs = expected(case)
     mistakes = known_mistakes(case)
-    b, h, sq, d = case.query.shape
-    sk = case.key.shape[2]
-    expect_tensor(
-        probs,
-        name="probs",
-        shape=(b, h, sq, sk),
-        inputs=case.describe(),
-        shape_names="(batch, heads, seq_q, seq_k)",
-    )
-    expect_tensor(
-        context,
-        name="context",
-        shape=(b, h, sq, d),
-        inputs=case.describe(),
-        shape_names="(batch, heads, seq_q, d_head)",
-    )
     # Rows with no real key have no right answer beyond "finite": leave them out here.
     rows = None if case.mask is None else case.mask.bool().any(-1)[:, None, None, None]
     expect_close(

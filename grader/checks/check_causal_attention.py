@@ -9,7 +9,7 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from grader.checks.kit import Variants, expect_close, expect_tensor, fail
+from grader.checks.kit import Variants, expect_close, expect_context_and_probs, expect_tensor, fail
 from grader.checks.strategies import SCALES, non_contiguous, padding_masks, randn, seeds
 from grader.i18n import _
 from reference import additive_attention_mask, scaled_dot_product_attention
@@ -165,28 +165,8 @@ def call(attention, case: Case, is_causal: bool = True):
             fail(_("causal_attention changed its argument {name} in place (e.g. query /= ... "
                    "or masked_fill_): compute into new tensors, the caller still needs "
                    "{name}").format(name=name), inputs=case.describe())  # fmt: skip
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        fail(_("return a pair (context, probs), got {kind}").format(kind=type(result).__name__),
-             inputs=case.describe())  # fmt: skip
-    b, h, s, d = case.query.shape
-    context, probs = result
-    expect_tensor(
-        probs,
-        name="probs",
-        shape=(b, h, s, s),
-        dtype=case.query.dtype,
-        inputs=case.describe(),
-        shape_names="(batch, heads, seq, seq)",
-    )
-    expect_tensor(
-        context,
-        name="context",
-        shape=(b, h, s, d),
-        dtype=case.query.dtype,
-        inputs=case.describe(),
-        shape_names="(batch, heads, seq, d_head)",
-    )
-    return context, probs
+    return expect_context_and_probs(result, query=case.query, seq_k=case.query.shape[2],
+                                    dtype=case.query.dtype, inputs=case.describe())  # fmt: skip
 
 
 def rows_with_a_key(case: Case) -> torch.Tensor:

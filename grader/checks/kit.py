@@ -46,6 +46,26 @@ def _fmt(values: Tensor | list[float]) -> str:
     return "[" + ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in values) + "]"
 
 
+def expect_context_and_probs(
+    result: Any, *, query: Tensor, seq_k: int, inputs: str, dtype: torch.dtype | None = None
+) -> tuple[Tensor, Tensor]:
+    """An attention function's ``(context, probs)``: a pair first, then each tensor's type,
+    shape (batch, heads, seq_q, d_head) / (batch, heads, seq_q, seq_k) and, if given, dtype."""
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        kind = type(result).__name__
+        if isinstance(result, tuple | list):
+            fail(_("return a pair (context, probs), got {kind} of length {length}").format(
+                kind=kind, length=len(result)), inputs=inputs)  # fmt: skip
+        fail(_("return a pair (context, probs), got {kind}").format(kind=kind), inputs=inputs)
+    b, h, s, d = query.shape
+    context, probs = result
+    expect_tensor(probs, name="probs", shape=(b, h, s, seq_k), dtype=dtype, inputs=inputs,
+                  shape_names="(batch, heads, seq_q, seq_k)")  # fmt: skip
+    expect_tensor(context, name="context", shape=(b, h, s, d), dtype=dtype, inputs=inputs,
+                  shape_names="(batch, heads, seq_q, d_head)")  # fmt: skip
+    return context, probs
+
+
 def expect_tensor(
     got: Any,
     *,
