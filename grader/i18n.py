@@ -219,3 +219,70 @@ def _translate_vendored_click() -> None:
     translated_help_option.translated = True
     core.Command.get_help_option = translated_help_option
     formatting.HelpFormatter.write_usage = translated_usage
+    _translate_vendored_errors()
+
+
+# Usage errors of typer's vendored click are English f-strings: recognise each form and say it
+# again through our catalogue (the names, values and inner details stay as they are).
+_CLICK_ERRORS = tuple(
+    (re.compile(pattern, re.DOTALL), message)
+    for pattern, message in (
+        (r"No such option: (?P<name>.+)", N_("No such option: {name}")),
+        (r"No such command (?P<name>.+)\.", N_("No such command {name}.")),
+        (r"Got unexpected extra argument\(s\) \((?P<args>.+)\)",
+         N_("Got unexpected extra arguments ({args})")),
+        (r"Invalid value for (?P<hint>.+?): (?P<message>.+)",
+         N_("Invalid value for {hint}: {message}")),
+        (r"Invalid value: (?P<message>.+)", N_("Invalid value: {message}")),
+        (r"Missing argument (?P<hint>.+)\.", N_("Missing argument {hint}.")),
+        (r"Missing option (?P<hint>.+)\.", N_("Missing option {hint}.")),
+        (r"Missing parameter: (?P<name>.+)", N_("Missing parameter: {name}")),
+        (r"Option (?P<name>.+) does not take a value\.",
+         N_("Option {name} does not take a value.")),
+        (r"Option (?P<name>.+) requires an argument\.",
+         N_("Option {name} requires an argument.")),
+        (r"Value error, (?P<value>.+) is not one of (?P<choices>.+)\.",
+         N_("{value} is not one of {choices}.")),
+        (r"Input should be less than or equal to (?P<limit>\S+)",
+         N_("the value should be at most {limit}")),
+        (r"Input should be greater than or equal to (?P<limit>\S+)",
+         N_("the value should be at least {limit}")),
+        (r"Input should be a valid integer.*", N_("the value should be a whole number")),
+        (r"Input should be a valid number.*", N_("the value should be a number")),
+    )
+)  # fmt: skip
+
+
+def translate_click_error(text: str) -> str:
+    """A usage error of click in the current language (unknown forms stay as they are)."""
+    for pattern, message in _CLICK_ERRORS:
+        match = pattern.fullmatch(text.strip())
+        if match:
+            fields = {k: translate_click_error(v) if k == "message" else v
+                      for k, v in match.groupdict().items()}  # fmt: skip
+            return _(message).format(**fields)
+    return text
+
+
+def _translate_vendored_errors() -> None:
+    from typer._click import exceptions
+    from typer._click.utils import echo
+
+    def show_error(self, file=None) -> None:
+        echo(_("Error: {message}").format(message=translate_click_error(self.format_message())),
+             file=file or exceptions.get_text_stderr(), color=self.show_color)  # fmt: skip
+
+    def show_usage_error(self, file=None) -> None:
+        file = file or exceptions.get_text_stderr()
+        color = self.ctx.color if self.ctx is not None else None
+        if self.ctx is not None:
+            hint = ""
+            if self.ctx.command.get_help_option(self.ctx) is not None:
+                hint = _("Try '{command} {option}' for help.").format(
+                    command=self.ctx.command_path, option=self.ctx.help_option_names[0]) + "\n"
+            echo(f"{self.ctx.get_usage()}\n{hint}", file=file, color=color)
+        echo(_("Error: {message}").format(message=translate_click_error(self.format_message())),
+             file=file, color=color)  # fmt: skip
+
+    exceptions.ClickException.show = show_error
+    exceptions.UsageError.show = show_usage_error

@@ -510,3 +510,20 @@ def test_why_a_file_is_not_graded_is_a_whole_sentence_in_each_language(tmp_path)
                 assert "e04_attention.py is too large to grade (5 MB)" in text, text
     finally:
         i18n._chosen = None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("check", "--nope"), ("list", "--lang", "de"), ("check", "a", "b", "c"), ("hint",),
+     ("nosuchcommand",), ("hint", "attention", "--level", "9"),
+     ("hint", "attention", "--level", "x")],
+)  # fmt: skip
+def test_usage_errors_are_chinese(tmp_path, args):
+    """typer's vendored click writes its usage errors as English f-strings: each is said again
+    through the catalogue (names and values stay as they are)."""
+    result = _bertprep("--lang", "zh", *args, home=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "错误：" in result.stderr, result.stderr
+    assert_chinese(result.stderr)
+    english = _bertprep("--lang", "en", *args, home=tmp_path)
+    assert "Error: " in english.stderr and not re.search(r"[\u4e00-\u9fff]", english.stderr)
