@@ -117,7 +117,8 @@ def run_watch(console: Console, start_id: str | None = None) -> None:
             return None
         return watcher.grade(exercise, saved_at)
 
-    console.print(f"[dim]{escape(_('starting the grading worker...'))}[/]")
+    starting = _("starting the grading worker...")
+    console.print(f"[dim]{escape(starting)}[/]")
     with Worker() as worker:
         watcher = Watcher(folder, catalogue, worker, on_verdict, current)
         events: queue.Queue = queue.Queue()

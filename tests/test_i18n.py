@@ -291,3 +291,27 @@ def test_no_function_under_grader_binds_the_name_it_translates_with():
         source = path.read_text(encoding="utf-8")
         found += underscore_problems(source, str(path.relative_to(PROJECT_ROOT)))
     assert not found, "rename these throwaway _ (e.g. _unused):\n" + "\n".join(found)
+
+
+def literal_messages_inside_f_strings(source: str) -> list[int]:
+    """Lines where ``_("...")`` (or N_/ngettext) with a literal sits inside an f-string:
+    Babel's extractor reads an f-string as one token and never sees the message."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.JoinedStr):
+            for call in ast.walk(node):
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                        and call.func.id in ("_", "N_", "ngettext")
+                        and any(isinstance(a, ast.Constant) for a in call.args)):  # fmt: skip
+                    lines.append(call.lineno)
+    return lines
+
+
+def test_no_message_hides_inside_an_f_string():
+    assert literal_messages_inside_f_strings('x = f"[dim]{_(\'hidden\')}[/]"\n') == [1]
+    assert literal_messages_inside_f_strings('x = f"[dim]{_(text)}[/]"\n') == []
+    found = [f"{path.relative_to(PROJECT_ROOT)}:{line}"
+             for path in sorted((PROJECT_ROOT / "grader").rglob("*.py"))
+             for line in literal_messages_inside_f_strings(path.read_text(encoding="utf-8"))]
+    assert not found, "messages Babel cannot extract (move them out of the f-string): " + \
+        ", ".join(found)

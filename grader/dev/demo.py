@@ -7,7 +7,10 @@ import time
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from grader.i18n import _
 
 SENTENCES = [
     "BERT reads a sentence in both directions at once.",
@@ -29,7 +32,8 @@ def run_demo(console: Console | None = None) -> bool:
 
     console = console or Console()
     model_dir = reference.minilm_dir()
-    console.print(f"[bold]bertprep[/] · real weights: all-MiniLM-L6-v2 from {model_dir}")
+    where = _("real weights: all-MiniLM-L6-v2 from {path}").format(path=model_dir)
+    console.print("[bold]bertprep[/] · " + escape(where))
 
     started = time.perf_counter()
     ours = reference.load_pretrained(reference.BertModel)
@@ -54,23 +58,24 @@ def run_demo(console: Console | None = None) -> bool:
     want_vec = torch.nn.functional.normalize(want_mean, dim=1)
     sentence = (ours_vec - want_vec).abs().max().item()
 
-    table = Table(title="reference/ vs transformers on all-MiniLM-L6-v2", title_justify="left")
-    table.add_column("check")
-    table.add_column("max |difference|", justify="right")
-    table.add_column("verdict")
+    table = Table(title=_("reference/ vs transformers on all-MiniLM-L6-v2"), title_justify="left")
+    table.add_column(_("check"))
+    table.add_column(_("max |difference|"), justify="right")
+    table.add_column(_("verdict"))
     rows = [
-        ("WordPiece token ids (4 sentences)", "identical" if ids_equal else "differ", ids_equal),
-        ("last_hidden_state, real tokens", f"{hidden:.2e}", hidden < TOLERANCE),
-        ("pooler_output ([CLS] -> dense -> tanh)", f"{pooled:.2e}", pooled < TOLERANCE),
-        ("sentence embedding (mean pool + L2)", f"{sentence:.2e}", sentence < TOLERANCE),
+        (_("WordPiece token ids (4 sentences)"),
+         _("identical") if ids_equal else _("differ"), ids_equal),
+        (_("last_hidden_state, real tokens"), f"{hidden:.2e}", hidden < TOLERANCE),
+        (_("pooler_output ([CLS] -> dense -> tanh)"), f"{pooled:.2e}", pooled < TOLERANCE),
+        (_("sentence embedding (mean pool + L2)"), f"{sentence:.2e}", sentence < TOLERANCE),
     ]
     for name, value, ok in rows:
-        table.add_row(name, value, "[green]equal[/]" if ok else "[red]DIFFERENT[/]")
+        verdict = _("equal") if ok else _("DIFFERENT")
+        table.add_row(name, value, f"[green]{verdict}[/]" if ok else f"[red]{verdict}[/]")
     console.print(table)
     sims = ours_vec @ ours_vec.T
-    console.print(
-        f"cosine(sentence 1, sentence 2) = {sims[0, 1]:.3f} · "
-        f"cosine(sentence 1, sentence 3) = {sims[0, 2]:.3f} · loaded in {loaded:.1f}s"
-    )
-    console.print("The exercises are graded against this reference: run `bertprep` to start.")
-    return all(ok for _, _, ok in rows)
+    console.print(_("cosine(sentence 1, sentence 2) = {a:.3f} · cosine(sentence 1, sentence 3) = "
+                    "{b:.3f} · loaded in {seconds:.1f}s").format(
+        a=sims[0, 1], b=sims[0, 2], seconds=loaded))  # fmt: skip
+    console.print(_("The exercises are graded against this reference: run `bertprep` to start."))
+    return all(row[2] for row in rows)
