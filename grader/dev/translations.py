@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gettext
 import io
 import re
 import sys
@@ -120,6 +121,15 @@ def compile_all() -> list[Path]:
     return [mo_path(lang) for lang in TRANSLATED]
 
 
+def _entries(mo: bytes) -> dict:
+    """What a compiled catalogue says, as gettext reads it: Babel releases lay the bytes out
+    differently, so two .mo files are compared by their entries, not byte for byte."""
+    translations = gettext.GNUTranslations(io.BytesIO(mo))
+    entries = dict(translations._catalog)  # the only view gettext gives of every entry
+    entries.pop("", None)  # the header: it names the Babel release that compiled it
+    return entries
+
+
 def _strings(message) -> list[str]:
     return list(message.string) if isinstance(message.string, tuple | list) else [message.string]
 
@@ -154,7 +164,9 @@ def problems() -> list[str]:
                 found.append(f"{rel}: {key!r} has no {lang} translation")
             elif key in wanted:
                 found.extend(_placeholder_problems(rel, message))
-        if not mo_path(lang).is_file() or mo_path(lang).read_bytes() != compiled(lang):
+        if not mo_path(lang).is_file() or _entries(mo_path(lang).read_bytes()) != _entries(
+            compiled(lang)
+        ):
             found.append(f"{mo_path(lang).relative_to(PROJECT_ROOT)} is stale (run compile)")
     return found
 
