@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -31,15 +30,6 @@ from reference.variants import albert as ref
 
 MODULE = "e30_albert_sharing"
 ATOL, RTOL = 1e-5, 1e-4
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def small_config(**overrides) -> ref.AlbertConfig:

@@ -54,16 +54,6 @@ REAL_ATOL = 1e-4  # real weights, against the reference and transformers
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: handing work to more threads costs more than the maths (far more on a
-    busy machine), so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def model_cls(learner):
     return learner.BertModel

@@ -19,16 +19,6 @@ MODULE = "e21_causal_attention"
 ATOL, RTOL = 1e-5, 1e-4
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: handing work to more threads costs more than the maths (far more on a
-    busy machine), so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def mask_fn(learner):
     return learner.causal_mask

@@ -9,7 +9,6 @@ depends on the temperature.
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import example, given
@@ -23,15 +22,6 @@ from reference.variants import distillation as ref
 MODULE = "e32_distillation_loss"
 ATOL, RTOL = 1e-5, 1e-4
 TEMPERATURES = (2.0, 1.0, 4.0, 0.5)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def scalar(got, name: str, inputs: str) -> torch.Tensor:

@@ -8,7 +8,6 @@ any reference: ignore padding, and reach zero on confident right answers.
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import example, given
@@ -37,15 +36,6 @@ from reference.variants import electra as ref
 
 MODULE = "e31_electra_rtd"
 ATOL, RTOL = 1e-5, 1e-4
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def small_config(**overrides) -> ref.ElectraConfig:

@@ -28,16 +28,6 @@ ATOL, RTOL = 1e-5, 1e-4
 FIELDS = ("hidden", "heads", "intermediate", "eps")  # what one layer depends on
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: handing work to more threads costs more than the maths (far more on a
-    busy machine), so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def layer_cls(learner):
     return learner.BertLayer

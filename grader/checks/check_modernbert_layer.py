@@ -9,7 +9,6 @@ First the sliding-window mask on its own, then the module tree, then the whole m
 
 from __future__ import annotations
 
-import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -35,15 +34,6 @@ from reference.variants import modernbert as ref
 
 MODULE = "e28_modernbert_layer"
 ATOL, RTOL = 1e-5, 1e-4
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def small_config(**overrides) -> ref.ModernBertConfig:

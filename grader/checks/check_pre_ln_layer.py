@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import example, given
@@ -36,15 +35,6 @@ from reference.variants import prenorm as ref
 MODULE = "e27_pre_ln_layer"
 ATOL, RTOL = 1e-5, 1e-4
 FIELDS = ("hidden", "heads", "intermediate", "eps")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def small_config(**overrides) -> BertConfig:

@@ -17,16 +17,6 @@ EPSILONS = (1e-6, 1e-5, 1e-3)
 ATOL, RTOL = 1e-5, 1e-5
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: handing work to more threads costs more than the maths (far more on a
-    busy machine), so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def norm_cls(learner):
     return learner.RMSNorm

@@ -9,7 +9,6 @@ padded.
 
 from __future__ import annotations
 
-import pytest
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -22,15 +21,6 @@ from reference.variants import roberta as ref
 
 MODULE = "e29_roberta_positions"
 ATOL, RTOL = 1e-5, 1e-5
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # --- inputs -----------------------------------------------------------------------------------

@@ -35,15 +35,6 @@ BASES = (10000.0, 160000.0, 500000.0)  # the paper and Llama; ModernBERT global;
 MAX_POSITION = 48
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: more threads cost more than the maths, so these checks run on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def rope(learner):
     return learner

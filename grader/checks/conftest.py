@@ -42,7 +42,10 @@ def learner(request, target_dir):
 
 @pytest.fixture(autouse=True)
 def torch_defaults():
-    """Every check starts from torch's defaults (float32, gradients on), whatever the
-    learner's file set at import time: checks state the dtype and grad mode they test."""
+    """Every check starts from the same torch state (float32, gradients on, one thread),
+    whatever the learner's file set at import time: checks state the dtype and grad mode they
+    test. One thread: checks run tiny tensors, where waking a thread pool costs more than the
+    maths (far more on a busy machine)."""
     torch.set_default_dtype(torch.float32)
     torch.set_grad_enabled(True)
+    torch.set_num_threads(1)
