@@ -12,7 +12,7 @@ from grader.catalogue import Catalogue, Exercise, part_name
 from grader.i18n import N_, _, language
 from grader.progress import Progress
 from grader.sandbox.runner import Verdict
-from grader.workspace import current_status, next_exercise
+from grader.workspace import current_status
 
 # (style, text) per status; the text is translated where it is shown.
 STATUS_STYLE = {
@@ -55,18 +55,19 @@ def print_overview(
     table = Table(title=_("bertprep: BERT, implemented and graded"), title_justify="left")
     for column in ("#", "id", _("exercise"), _("blog"), _("status")):
         table.add_column(column)
-    done, number = 0, 0
+    statuses: dict[str, str] = {}  # each file is read and parsed once
+    number = 0
     for part, exercises in catalogue.parts():  # a section row per part; numbers run on
         if number:
             table.add_section()
         table.add_row("", "", f"[bold]{escape(part_name(part))}[/]", "", "")
         for exercise in exercises:
             number += 1
-            status = current_status(exercise, progress)
-            done += status == "passed"
+            status = statuses[exercise.id] = current_status(exercise, progress)
             table.add_row(str(number), exercise.id, escape(exercise.text("title")),
                           " ".join(exercise.blog), styled(STATUS_STYLE, status))  # fmt: skip
     console.print(table)
+    done = sum(status == "passed" for status in statuses.values())
     console.print(_("{done}/{total} exercises passed.").format(
         done=done, total=len(catalogue.exercises)))  # fmt: skip
     if drills_due == 1:
@@ -74,7 +75,7 @@ def print_overview(
     elif drills_due > 1:
         console.print(_("{n} drills are due: run `bertprep drill` (or `bertprep drill "
                         "--list`).").format(n=drills_due))  # fmt: skip
-    upcoming = next_exercise(catalogue, progress)
+    upcoming = next((e for e in catalogue.exercises if statuses[e.id] != "passed"), None)
     if upcoming is None:
         console.print(_("[green]Everything passes.[/] Try `bertprep verify` or the docs' "
                         "interview questions next."))  # fmt: skip
