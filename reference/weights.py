@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import math
+import mmap
 import struct
 import warnings
 from pathlib import Path
@@ -53,7 +54,7 @@ def read_safetensors(path: str | Path) -> dict[str, Tensor]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no weights file at {path}")
-    data = bytearray(path.read_bytes())  # writable, so torch.frombuffer can share it
+    data = _map(path)
     if len(data) < 8:
         raise CheckpointError(f"{path} is too short to be a safetensors file ({len(data)} bytes)")
     (header_size,) = struct.unpack("<Q", data[:8])
@@ -87,8 +88,19 @@ def read_safetensors(path: str | Path) -> dict[str, Tensor]:
             )
         raw = body[start:end]
         flat = torch.frombuffer(raw, dtype=dtype) if len(raw) else torch.empty(0, dtype=dtype)
-        tensors[name] = flat.reshape(shape).clone()  # clone: own the memory, not the file buffer
+        tensors[name] = flat.reshape(shape)
     return tensors
+
+
+def _map(path: Path) -> mmap.mmap | bytes:
+    """The file's bytes as a private copy-on-write map: tensors made on it read their pages
+    on first use, and writing to such a tensor never writes to the file. (Reading the whole
+    file, then copying each tensor out, cost three copies of 90 MB in every grading run.)"""
+    with open(path, "rb") as handle:
+        try:
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+        except (ValueError, OSError):  # an empty file, a file system without mmap
+            return bytearray(handle.read())  # writable, so torch.frombuffer can share it
 
 
 def _hf_key(name: str) -> str:

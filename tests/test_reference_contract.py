@@ -282,3 +282,15 @@ def test_bad_inputs_get_a_clear_error(small_model, make_inputs, error, message):
 def test_question_answering_needs_two_labels():
     with pytest.raises(ValueError, match="num_labels=2"):
         reference.BertForQuestionAnswering(reference.BertConfig(**SMALL, num_labels=3))
+
+
+def test_read_safetensors_never_writes_to_the_file(minilm_dir, tmp_path):
+    path = copy_checkpoint(minilm_dir, tmp_path)
+    before = path.read_bytes()
+    tensors = reference.read_safetensors(path)
+    for tensor in tensors.values():
+        tensor.zero_()  # the tensors are writable, and private to this process
+    assert path.read_bytes() == before
+    again = reference.read_safetensors(path)
+    original = reference.read_safetensors(minilm_dir / "model.safetensors")
+    assert all(torch.equal(again[name], original[name]) for name in original)

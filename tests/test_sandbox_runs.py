@@ -258,3 +258,16 @@ def test_a_file_that_cannot_be_read_safely_is_an_error_not_a_hang(worker, target
     assert verdicts["gelu"].status == "error", verdicts["gelu"]
     assert "not graded" in verdicts["gelu"].message
     assert verdicts["layer_norm"].status == "passed"
+
+
+def test_the_worker_caches_the_grader_bytecode_but_never_the_learner(target):
+    import importlib.util
+
+    check = load_catalogue().get("gelu").check_file
+    cached = Path(importlib.util.cache_from_source(str(check)))
+    cached.unlink(missing_ok=True)
+    with Worker() as fresh:  # it writes what is stale when it starts, before any grading
+        assert cached.is_file()
+        verdict = run_checks(["gelu"], target, worker=fresh)["gelu"]
+    assert verdict.status == "passed", verdict
+    assert not list(target.rglob("__pycache__")) and not list(target.rglob("*.pyc"))

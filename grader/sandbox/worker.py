@@ -43,13 +43,25 @@ import sys
 import time
 from pathlib import Path
 
-from grader.catalogue import CHECKS_DIR
+from grader.catalogue import CHECKS_DIR, PROJECT_ROOT
 from grader.sandbox import child, procs
 
 READY = "ready"
 MAX_RECORD_BYTES = 8 * 2**20  # what one run may send back
 PREPARE_TIMEOUT_S = 600
 _prepared: set[str] = set()
+
+
+def _cache_bytecode() -> None:
+    """Write the bytecode of the grader's and the reference's own modules where it is stale.
+    The grading processes write none (``PYTHONDONTWRITEBYTECODE``: nothing may appear in the
+    learner's folder), so without this every session compiled the check modules again. Only
+    the project's folders are written; the learner's code is always compiled afresh."""
+    import compileall
+
+    for folder in ("grader", "reference"):
+        with contextlib.suppress(Exception):  # a read-only checkout: compile in memory, then
+            compileall.compile_dir(PROJECT_ROOT / folder, quiet=2, workers=1)
 
 
 def _preload() -> None:
@@ -271,6 +283,7 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _terminate)
     procs.become_subreaper()
+    _cache_bytecode()
     _preload()
     out = sys.stdout
     _send(out, {"status": READY})
