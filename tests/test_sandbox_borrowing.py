@@ -90,3 +90,32 @@ def test_stubs_and_solutions_borrow_nothing(folder):
     for exercise in load_catalogue().exercises:
         findings = scan(PROJECT_ROOT / folder, exercise.module, exercise.forbidden)
         assert findings == [], (exercise.id, [f.sentence() for f in findings])
+
+
+def test_the_run_time_watch_finds_modules_loaded_or_dropped_between_checks(tmp_path):
+    """``Guard._modules`` reads only the names added since its last call; a name dropped
+    before them must not hide a module added after (it reads everything again then)."""
+    import sys
+    import types
+
+    import reference  # noqa: F401  (loaded before the guard's first look)
+    from grader.sandbox.borrowing import TARGET_PACKAGE
+    from grader.sandbox.guard import Guard
+
+    guard = Guard(str(tmp_path), [], None, lambda what, where: None)
+    added = [f"{TARGET_PACKAGE}._watch_{i}" for i in range(4)] + ["reference._watch_probe"]
+    try:
+        assert not set(added) & set(guard._modules(TARGET_PACKAGE))
+        for name in added[:3]:
+            sys.modules[name] = types.ModuleType(name)
+        assert set(added[:3]) <= set(guard._modules(TARGET_PACKAGE))
+        del sys.modules[added[0]]  # dropped, then two more loaded: the same count as before
+        sys.modules[added[3]] = types.ModuleType(added[3])
+        sys.modules[added[4]] = types.ModuleType(added[4])
+        found = set(guard._modules(TARGET_PACKAGE))
+        assert added[0] not in found and set(added[1:4]) <= found
+        assert added[4] in guard._modules("reference")
+        assert "reference" in guard._modules("reference")
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)

@@ -43,6 +43,7 @@ from grader.sandbox.borrowing import (
 )
 
 MAX_DEPTH = 80
+MODULE_PREFIXES = ("reference", TARGET_PACKAGE)  # the packages searched after every check
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 CHANGE_EVENTS = {
     "os.rename", "os.remove", "os.rmdir", "os.truncate", "os.chmod", "os.chown", "os.utime",
@@ -99,7 +100,8 @@ class Guard:
         self.noted: set[str] = set()
         self.wrapped: dict[int, object] = {}
         self.seen_modules: dict[str, tuple[int, int]] = {}
-        self._module_lists: dict[tuple[str, int], list[str]] = {}
+        self._module_lists: dict[str, list[str]] = {}  # top-level package -> module names
+        self._modules_read, self._last_module = 0, None
         self.grader_prefixes = (str(CHECKS_DIR) + os.sep, os.path.dirname(__file__) + os.sep)
         self.guarded_paths = tuple(str(PROJECT_ROOT / s) + os.sep for s in PROJECT_SOURCES)
         # Writes there are noticed too: what the checks expect, cached by ``prepare``.
@@ -271,12 +273,19 @@ class Guard:
                     continue
 
     def _modules(self, prefix: str) -> list[str]:
-        """Loaded modules whose names start with ``prefix`` (the list is read again only
-        when modules were loaded or dropped: it runs after every check)."""
-        key = (prefix, len(sys.modules))
-        if key not in self._module_lists:
-            self._module_lists[key] = [n for n in list(sys.modules) if n.startswith(prefix)]
-        return [n for n in self._module_lists[key] if n in sys.modules]
+        """Loaded modules whose names start with ``prefix`` (``reference`` or the learner's
+        package). This runs after every check, so only names added since the last call are
+        read: ``sys.modules`` keeps insertion order, and a dropped name shifts the ones after
+        it, which the name at the last position read then tells (all are read again)."""
+        names = list(sys.modules)
+        start = self._modules_read
+        if not (0 < start <= len(names) and names[start - 1] == self._last_module):
+            start, self._module_lists = 0, {}
+        for name in names[start:]:
+            if name.startswith(MODULE_PREFIXES):
+                self._module_lists.setdefault(name.partition(".")[0], []).append(name)
+        self._modules_read, self._last_module = len(names), names[-1] if names else None
+        return [n for n in self._module_lists.get(prefix, ()) if n in sys.modules]
 
     def wrap_reference(self) -> None:
         """Wrap the functions and classes of every loaded reference module (idempotent)."""

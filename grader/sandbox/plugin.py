@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import os
 import resource
@@ -186,6 +187,11 @@ class GradingPlugin:
 
             return run
 
+        # What collection built (check modules, pytest's nodes) is never freed before the
+        # forks end: the forks' garbage collections skip it instead of touching (and copying)
+        # every page that holds it.
+        gc.collect()
+        gc.freeze()
         self._run_exercises([(exercise, body(exercise, items)) for exercise, items in
                              groups.items()], self._write, parallel=self._parallel,
                             wall_s=self._exercise_wall_s)  # fmt: skip
