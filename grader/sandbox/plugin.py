@@ -187,10 +187,9 @@ class GradingPlugin:
 
             return run
 
-        # What collection built (check modules, pytest's nodes) is never freed before the
-        # forks end: the forks' garbage collections skip it instead of touching (and copying)
-        # every page that holds it.
-        gc.collect()
+        # What collection built (check modules, pytest's nodes) lives as long as the forks:
+        # their garbage collections skip it instead of touching (and copying) every page that
+        # holds it. (No gc.collect() first: a full pass costs more than one exercise gains.)
         gc.freeze()
         self._run_exercises([(exercise, body(exercise, items)) for exercise, items in
                              groups.items()], self._write, parallel=self._parallel,
