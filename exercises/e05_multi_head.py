@@ -61,6 +61,7 @@ class BertSelfAttention(nn.Module):
         Project hidden_states with query / key / value, split each into heads, attend with
         your ``scaled_dot_product_attention`` (it takes the 0/1 mask as it is), merge the
         heads. In training mode BERT applies ``self.dropout`` to the attention
-        probabilities; the grader compares in eval mode, where dropout does nothing.
+        probabilities (and nowhere else); the grader compares in eval mode, and in training
+        mode under a fixed seed.
         """
         raise NotImplementedError("forward is yours to write; stuck? run: bertprep hint multi_head")

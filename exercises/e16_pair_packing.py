@@ -22,7 +22,8 @@ def pack_pair(
     """Pack one text or a pair of texts (already WordPiece tokens) into BERT's inputs.
 
     Args:
-        tokens_a: the first segment's tokens (may be empty).
+        tokens_a: the first segment's tokens (may be empty). Leave tokens_a and tokens_b
+            unchanged: the caller keeps them (truncate copies, not the lists passed in).
         tokens_b: the second segment's tokens, or None for a single text. An empty list is a
             real, empty second segment: ``[CLS] A [SEP] [SEP]``.
         vocab: token -> id. A token that is not in it maps to ``vocab["[UNK]"]``. Take the ids

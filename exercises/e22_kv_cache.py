@@ -78,7 +78,8 @@ class CachedSelfAttention(nn.Module):
             cache: None (no caching: past = 0), or a KVCache to read and extend.
 
         Returns:
-            (batch, q_len, hidden): o_proj of the merged heads. Scores are scaled by
+            (batch, q_len, hidden), in the dtype of hidden_states (a model may run in
+            float16 after ``.half()``): o_proj of the merged heads. Scores are scaled by
             1/sqrt(head_dim); the mask is causal (a query sees no later position) and padding
             (no padded key), added before the softmax as finfo(dtype).min.
         """

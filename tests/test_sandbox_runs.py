@@ -238,7 +238,8 @@ def test_an_exercise_may_be_named_apart_from_its_check_module(worker, target):
     renamed = Renamed(**{**fields, "id": "gelu-drill"})
     catalogue = Catalogue(exercises=(renamed,), mistakes=load_catalogue().mistakes)
     verdict = run_checks(["gelu-drill"], target, worker=worker, catalogue=catalogue)["gelu-drill"]
-    assert verdict.status == "passed" and verdict.total == 5, verdict
+    plain = run_checks(["gelu"], target, worker=worker)["gelu"]  # every check, under either id
+    assert verdict.status == "passed" and verdict.total == plain.total > 0, (verdict, plain)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "huge", "fifo_symlink"])

@@ -253,6 +253,31 @@ def test_matches_the_reference(learner, case):
     compare(learner, *case)
 
 
+def test_encoder_alone_takes_the_embeddings(learner):
+    """AlbertTransformer alone maps E-wide embeddings to the reference's (batch, seq, H) states"""
+    config, seed, case = fixed_case()
+    mine, reference = build(learner, config, seed)
+    inputs = _("{config}; {case}; the encoder called alone on the reference's (batch, seq, "
+               "E) embeddings").format(config=describe(config), case=case.describe())
+    with torch.no_grad():
+        embedded = reference.embeddings(case.input_ids, case.token_type_ids)
+        additive = additive_attention_mask(case.attention_mask, embedded.dtype)
+        want = reference.encoder(embedded, additive)
+        try:
+            got = mine.encoder(embedded.clone(), case.attention_mask)
+        except RuntimeError as err:
+            if not any(word in str(err) for word in ("shape", "size")):
+                raise  # not a width mismatch: reported as your code's error, with its line
+            fail(_("AlbertTransformer raised RuntimeError on (batch, seq, embedding_size) "
+                   "inputs ({err}): the E -> H projection belongs to the encoder's forward "
+                   "(self.embedding_hidden_mapping_in), not to AlbertModel").format(err=err),
+                 inputs=inputs)  # fmt: skip
+    got = expect_tensor(got, name="encoder output", shape=(2, 6, config.hidden_size),
+                        inputs=inputs, shape_names="(batch, seq, hidden)")  # fmt: skip
+    expect_close(got, want, name="encoder output", inputs=inputs, atol=ATOL, rtol=RTOL,
+                 where=case.attention_mask.bool())  # fmt: skip
+
+
 def test_gradients_reach_every_parameter(learner):
     """the outputs stay in the autograd graph: every parameter gets a gradient"""
     config, seed, case = fixed_case()

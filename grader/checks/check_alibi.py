@@ -213,6 +213,7 @@ def test_bias(alibi, num_heads, q_len, extra):
         alibi.alibi_bias(num_heads, q_len, kv_len),
         name="bias",
         shape=(num_heads, q_len, kv_len),
+        dtype=torch.float32,
         inputs=inputs,
         shape_names="(num_heads, q_len, kv_len)",
     )
@@ -382,6 +383,35 @@ def test_left_padding_gives_finite_numbers(alibi):
                "allowed key, and a softmax over a row of -inf is NaN, which spreads through "
                "every later layer; block keys with torch.finfo(dtype).min (your causal_mask "
                "from e21)"), inputs=case.describe())  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_stays_half_and_finite(alibi, dtype):
+    """float16 and bfloat16 in: finite context and probs of that dtype, close to float32 maths"""
+    case = fixed_case(heads=4, seed=8)  # row 1 left-padded by 2: its first queries see no key
+    name = str(dtype).removeprefix("torch.")
+    half = Case(case.query.to(dtype), case.key.to(dtype), case.value.to(dtype), case.mask)
+    inputs = case.describe() + "; " + _("query, key and value in {name}").format(name=name)
+    try:
+        context, probs = call_attention(alibi, half)
+    except RuntimeError as err:
+        fail(_("with {name} query, key and value your code raised: {err}. Keep every tensor in "
+               "the query's dtype: the bias .to(scores.dtype), the mask causal_mask("
+               "attention_mask, scores.dtype)").format(name=name, err=err),
+             inputs=inputs)  # fmt: skip
+    if not (torch.isfinite(probs).all() and torch.isfinite(context).all()):
+        fail(_("probs or context hold NaN/inf in {name}: the first queries of a left-padded row "
+               "have no allowed key. A mask built in float32 and cast to {name} turns float32's "
+               "minimum into -inf; build it in the scores' dtype, "
+               "causal_mask(attention_mask, scores.dtype)").format(name=name),
+             inputs=inputs)  # fmt: skip
+    exact = Case(half.query.float(), half.key.float(), half.value.float(), case.mask)
+    want_context, want_probs = reference_attention(exact)
+    rows = causal_padding_mask(case.mask, None).eq(0).any(-1)[..., None]  # rows with a key
+    step = torch.finfo(dtype).eps
+    for got, want, what in ((probs, want_probs, "probs"), (context, want_context, "context")):
+        expect_close(got.float(), want, name=what, inputs=inputs, atol=8 * step, rtol=8 * step,
+                     where=rows.expand_as(want))  # fmt: skip
 
 
 def test_gradients_reach_query_key_and_value(alibi):

@@ -54,7 +54,16 @@ def known_mistakes(case: AttentionCase) -> dict:
 
 
 def call(attention, case: AttentionCase) -> tuple:
-    result = attention(case.query, case.key, case.value, case.mask)
+    """The learner's (context, probs) for copies of the case's tensors; fails at once if one of
+    them was changed in place (the reference and the known mistakes read the originals)."""
+    names = ("query", "key", "value", "attention_mask")
+    originals = (case.query, case.key, case.value, case.mask)
+    copies = [None if t is None else t.clone() for t in originals]
+    result = attention(*copies)
+    for name, before, after in zip(names, originals, copies, strict=True):
+        if before is not None and not torch.equal(before, after):
+            fail(_("{name} was changed in place: compute into new tensors instead").format(
+                name=name), inputs=case.describe())  # fmt: skip
     return expect_context_and_probs(result, query=case.query, seq_k=case.key.shape[2],
                                     inputs=case.describe())  # fmt: skip
 
@@ -188,3 +197,31 @@ def test_large_scores_stay_finite(attention):
               "or subtract the max yourself"),
             inputs=case.describe(),
         )
+
+
+def test_gradients_match_the_reference(attention):
+    """gradients reach query, key and value and equal the reference's"""
+    mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 0, 0, 0]])
+    case = AttentionCase(randn((2, 2, 3, 4), 11), randn((2, 2, 5, 4), 12), randn((2, 2, 5, 4), 13),
+                         mask, 1.0, True)  # fmt: skip
+    inputs = case.describe() + _("; loss = sum(context * fixed random weights)")
+    loss_weights = randn((2, 2, 3, 4), 14)
+    grads = []
+    for mine in (True, False):
+        q, k, v = (t.clone().requires_grad_() for t in (case.query, case.key, case.value))
+        if mine:
+            context, _unused = expect_context_and_probs(attention(q, k, v, mask), query=q,
+                                                         seq_k=5, inputs=inputs)  # fmt: skip
+            if not context.requires_grad:
+                fail(_("context is detached from query, key and value: no torch.no_grad(), "
+                       ".detach(), .item() or numpy in the math, or attention cannot be "
+                       "trained"), inputs=inputs)  # fmt: skip
+        else:
+            context, _unused = reference_attention(q, k, v, additive_attention_mask(mask, q.dtype))
+        (context * loss_weights).sum().backward()
+        grads.append({"query": q.grad, "key": k.grad, "value": v.grad})
+    for name, want in grads[1].items():
+        got = grads[0][name]
+        if got is None:
+            fail(_("no gradient reaches {name}").format(name=name), inputs=inputs)
+        expect_close(got, want, name=f"{name}.grad", inputs=inputs, atol=1e-5, rtol=1e-4)

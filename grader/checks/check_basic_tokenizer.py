@@ -49,12 +49,16 @@ CORPUS = [
     "zero\u200bwidth\u200bspace soft\u00adhyphen BOM\ufeffhere",
     "bell\x07 null\x00 del\x7f esc\x1b replacement\ufffd private\ue000use",
     "a\u0300\u0301\u0302 e\u0327 o\u0308\u0304",
+    # marks that are not "Mn": U+20E3 (Me), Devanagari vowel signs (Mc) are kept; U+FE0F and
+    # Thai U+0E31 are "Mn" with combining class 0 (unicodedata.combining says 0), so they go
+    "I \u2764\ufe0f 1\u20e3 \u0939\u093f\u0928\u094d\u0926\u0940 \u0e01\u0e31\u0e1a",
     "[MASK] [CLS] x[SEP]y",
     "",
     "   \t\n  ",
     "...!!!???",
 ]
-# For do_lower_case=False: text that Unicode normalisation would leave as it is.
+# For do_lower_case=False. The last text changes under NFC (decomposed accents, compatibility
+# ideographs, a kana voicing mark): cased words keep the text's own characters.
 CASED_CORPUS = [
     "Hello, World! Don't PANIC.",
     "CAFÉ Café café naïve Ångström",
@@ -63,6 +67,7 @@ CASED_CORPUS = [
     "Mr. O'Neil paid $5 (a+b=c) <tag>",
     "tab\tand\u00a0nbsp zero\u200bwidth bell\x07",
     "Привет Мир ÀÉÎÕÜ",
+    "Cafe\u0301 nai\u0308ve \uf900\U0002f800 \u304b\u3099",
 ]
 
 # Scripts people wrongly split like Chinese: hiragana, katakana, Hangul syllables and jamo.
@@ -236,6 +241,7 @@ def test_returns_a_list_of_words(basic_tokenize):
     call(basic_tokenize, "Hello, world!", True)
 
 
+
 def test_matches_the_reference_on_a_fixed_corpus(basic_tokenize):
     """matches the reference on a fixed corpus (uncased: lower-case and strip accents)"""
     compare_corpus(basic_tokenize, CORPUS, True)
@@ -253,6 +259,20 @@ def test_matches_the_reference_cased(basic_tokenize):
                 _("with do_lower_case=False the words must keep their case and accents "
                   "(cased checkpoints have 'Café' and 'café' as different tokens)"),
                 inputs=describe(text, False),
+            )
+        joined = "".join(w for w in got if isinstance(w, str))
+        if joined != "".join(want) and unicodedata.normalize("NFC", joined) == (
+            unicodedata.normalize("NFC", "".join(want))
+        ):
+            where, expected, got_shown = token_difference(want, got, unit="word")
+            raise CheckFailure(
+                _("the words differ from the reference {where}: with do_lower_case=False the "
+                  "text is not Unicode-normalised at all, not even to NFC (decomposed accents "
+                  "and compatibility ideographs stay as they are)").format(where=where),
+                inputs=describe(text, False),
+                expected=expected,
+                got=got_shown,
+                diagnosis="tok_cased_text_normalised",
             )
         raise mismatch(text, False, want, got, diagnose(text, got, False))
 
@@ -299,3 +319,17 @@ def test_nothing_is_lost_or_invented(basic_tokenize, text):
                 inputs=describe(text, False),
                 diagnosis="tok_cjk_not_split" if is_cjk else "tok_punctuation_not_split",
             )
+
+
+def test_lower_cases_by_default(basic_tokenize):
+    """called without do_lower_case, acts as with do_lower_case=True (the signature's default)"""
+    text = "Hello, CAFÉ!"
+    got = basic_tokenize(text)
+    want = call(basic_tokenize, text, True)
+    if got != want:
+        fail(
+            _("called without do_lower_case, basic_tokenize should act as with "
+              "do_lower_case=True (the signature's default): expected {want!r}, got "
+              "{got!r}").format(want=want, got=got),
+            inputs=repr(text),
+        )

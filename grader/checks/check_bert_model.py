@@ -38,6 +38,7 @@ from grader.checks.strategies import (
     describe_config,
     final_example,
     make_generator,
+    randn,
     randomize_parameters_,
     seeds,
     token_batches,
@@ -289,6 +290,75 @@ def test_defaults_mean_no_padding_and_segment_a(model_cls):
         want = reference(ids, torch.ones_like(ids), torch.zeros_like(ids))
     case = TokenBatch(ids, None, None)
     compare(got, want, case, inputs, known_mistakes(reference, case), atol=ATOL, rtol=RTOL)
+
+
+GRADIENT_PARAMETERS = (
+    "embeddings.word_embeddings.weight",
+    "embeddings.token_type_embeddings.weight",
+    "encoder.layer.0.attention.self.query.weight",
+    "pooler.dense.weight",
+)
+
+
+@pytest.mark.usefixtures("basics_pass")
+def test_trains_and_leaves_its_inputs_alone(model_cls):
+    """with gradients on: the outputs' gradients reach every part, and the inputs stay as given"""
+    config = small_config()
+    mine, reference = build(model_cls, config, 11)
+    case = small_batch(config, 12)
+    # Padding positions hold ordinary ids and segment B here: nothing at a padded position
+    # may change a real token's output, and the caller's tensors must come back as they were.
+    ids = case.input_ids.clone()
+    ids[1, 4:] = torch.arange(3, 6)
+    types = case.token_type_ids.clone()
+    types[1, 4:] = 1
+    mask = case.attention_mask.clone()
+    given = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    kept = {name: tensor.clone() for name, tensor in given.items()}
+    inputs = _("{config}; batch=2, seq=7, row 1 padded after 4 tokens (ordinary ids and "
+               "segment B at its padded positions); loss = a weighted sum of the real tokens' "
+               "last_hidden_state and of pooler_output").format(
+        config=describe_config(config)
+    )  # fmt: skip
+    result = mine(ids, attention_mask=mask, token_type_ids=types)
+    for name, tensor in given.items():
+        if not torch.equal(tensor, kept[name]):
+            fail(
+                _("forward changed its {name} argument in place: the caller's tensors must come "
+                  "back as they were (work on new tensors, not with in-place operations)").format(
+                    name=name
+                ),
+                inputs=inputs,
+            )
+    hidden = expect_tensor(result[0], name="last_hidden_state", shape=(2, 7, 12), inputs=inputs)
+    pooled = expect_tensor(result[1], name="pooler_output", shape=(2, 12), inputs=inputs)
+    real = kept["attention_mask"].bool()[..., None]
+    weight_hidden, weight_pooled = randn((2, 7, 12), 13), randn((2, 12), 14)
+
+    def loss_of(hidden, pooled):
+        return (hidden * weight_hidden * real).sum() + (pooled * weight_pooled).sum()
+
+    loss = loss_of(hidden, pooled)
+    if not loss.requires_grad:
+        fail(
+            _("the outputs carry no gradient: forward must not run under torch.no_grad() or "
+              "detach them, or the model cannot be trained"),
+            inputs=inputs,
+        )
+    loss.backward()
+    loss_of(*reference(*(kept[name] for name in given))).backward()
+    mine_parameters = dict(mine.named_parameters())
+    reference_parameters = dict(reference.named_parameters())
+    for name in GRADIENT_PARAMETERS:
+        grad = mine_parameters[name].grad
+        if grad is None:
+            fail(
+                _("no gradient reaches {name}: something between it and the outputs is "
+                  "detached (torch.no_grad(), .detach(), .data)").format(name=name),
+                inputs=inputs,
+            )
+        expect_close(grad, reference_parameters[name].grad, name=_("the gradient of {name}").format(
+            name=name), inputs=inputs, atol=ATOL, rtol=RTOL)  # fmt: skip
 
 
 @pytest.mark.usefixtures("basics_pass")

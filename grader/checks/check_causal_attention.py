@@ -69,10 +69,13 @@ def describe_padding(mask: torch.Tensor | None) -> str:
 
 
 @st.composite
-def cases(draw, *, masked: bool = True, max_seq: int = 8) -> Case:
+def cases(draw, *, masked: bool | None = True, max_seq: int = 8) -> Case:
+    """``masked``: True always draws an attention_mask, False never, None either way."""
     batch, heads = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     seq, d_head = draw(st.integers(1, max_seq)), draw(st.integers(1, 12))
     seed, scale = draw(seeds), draw(st.sampled_from(SCALES))
+    if masked is None:
+        masked = draw(st.booleans())
     mask = draw(padding_masks(batch, seq, allow_fully_padded=False)) if masked else None
     if mask is not None and draw(st.booleans()):
         mask = mask.flip(-1)  # left padding, as decoders use for generation
@@ -85,10 +88,11 @@ def cases(draw, *, masked: bool = True, max_seq: int = 8) -> Case:
     return Case(q, k, v, mask, scale, contiguous)
 
 
-def fixed_case(seed: int = 0) -> Case:
+def fixed_case(seed: int = 0, scale: float = 1.0) -> Case:
     mask = torch.tensor([[1, 1, 1, 0], [0, 0, 1, 1]])  # right-padded, left-padded
     shape = (2, 2, 4, 3)
-    return Case(randn(shape, seed), randn(shape, seed + 1), randn(shape, seed + 2), mask)
+    q, k = randn(shape, seed, scale), randn(shape, seed + 1, scale)
+    return Case(q, k, randn(shape, seed + 2), mask, scale)
 
 
 # --- the right answer and the known wrong ones ------------------------------------------------
@@ -267,13 +271,15 @@ def test_matches_the_reference_without_padding(attention, case):
 
 @given(case=cases(masked=True))
 @example(case=fixed_case(3))
+@example(case=fixed_case(3, scale=100.0))  # scores of ~1e4: a constant like -1e4 is no mask
 def test_matches_the_reference_with_padding(attention, case):
     """decoder attention matches the reference with right and left padding"""
     compare(attention, case)
 
 
-@given(case=cases(masked=True))
+@given(case=cases(masked=None))
 @example(case=fixed_case(4))
+@example(case=Case(randn((2, 1, 3, 2), 4), randn((2, 1, 3, 2), 5), randn((2, 1, 3, 2), 6), None))
 def test_encoder_attention_is_berts(attention, case):
     """is_causal=False is BERT's encoder attention: padding mask only, every real key visible"""
     context, probs = call(attention, case, is_causal=False)
@@ -356,6 +362,36 @@ def test_half_precision_stays_half(attention, dtype):
     step = torch.finfo(dtype).eps
     for got, want in ((probs, want_probs), (context, want_context)):
         name_of = "probs" if got is probs else "context"
+        expect_close(got.float(), want, name=name_of, inputs=inputs, atol=4 * step,
+                     rtol=4 * step, where=rows.expand_as(want))  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_encoder_half_precision_stays_half_and_finite(attention, dtype):
+    """is_causal=False in float16 and bfloat16: that dtype out, finite for a fully padded row"""
+    case = fixed_case(9)
+    mask = torch.tensor([[1, 1, 1, 0], [0, 0, 0, 0]])  # row 1 has no real token at all
+    case = Case(case.query.to(dtype), case.key.to(dtype), case.value.to(dtype), mask)
+    name = str(dtype).removeprefix("torch.")
+    inputs = (case.describe() + "; " + _("query, key and value in {name}").format(name=name)
+              + "; is_causal=False")  # fmt: skip
+    try:
+        context, probs = call(attention, case, is_causal=False)
+    except RuntimeError as err:
+        fail(_("with {name} query, key and value and is_causal=False your code raised: {err}. "
+               "Keep every tensor in the query's dtype: build the padding mask with "
+               "additive_attention_mask(attention_mask, query.dtype)").format(name=name, err=err),
+             inputs=inputs)  # fmt: skip
+    if not (torch.isfinite(probs).all() and torch.isfinite(context).all()):
+        fail(_("probs or context hold NaN/inf with is_causal=False in {name}: a row with no real "
+               "key softmaxes a row of -inf to NaN. A mask built in float32 and cast to {name} "
+               "turns float32's minimum into -inf; use torch.finfo(query.dtype).min").format(
+                 name=name), inputs=inputs)  # fmt: skip
+    exact = Case(case.query.float(), case.key.float(), case.value.float(), mask)
+    want_context, want_probs = attend(exact, additive_attention_mask(mask, torch.float32))
+    rows = mask.bool().any(-1)[:, None, None, None]  # batch rows with a real key
+    step = torch.finfo(dtype).eps
+    for got, want, name_of in ((probs, want_probs, "probs"), (context, want_context, "context")):
         expect_close(got.float(), want, name=name_of, inputs=inputs, atol=4 * step,
                      rtol=4 * step, where=rows.expand_as(want))  # fmt: skip
 

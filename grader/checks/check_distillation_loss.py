@@ -28,6 +28,16 @@ def scalar(got, name: str, inputs: str) -> torch.Tensor:
     return expect_tensor(got, name=name, shape=(), inputs=inputs, shape_names="(): a scalar")
 
 
+def expect_unchanged(function: str, passed: dict, originals: dict, inputs: str) -> None:
+    """Fail when ``function`` wrote into one of the tensors it was given."""
+    for name, tensor in passed.items():
+        if not torch.equal(tensor, originals[name]):
+            fail(_("{function} changed its argument {name} in place (x /= T, x.div_(...), "
+                   "x[...] = ...): the caller still needs it (the teacher's logits, the hidden "
+                   "states); compute into new tensors").format(function=function, name=name),
+                 inputs=inputs)  # fmt: skip
+
+
 # --- how the known mistakes compute -----------------------------------------------------------
 
 
@@ -66,7 +76,10 @@ def compare_soft(learner, student, teacher, t: float) -> None:
     size = float(max(student.abs().max(), teacher.abs().max()))
     inputs = _("n={n} rows, vocab={vocab}, temperature={t:g}; logits up to {size:.3g} in "
                "size").format(n=n, vocab=vocab, t=t, size=size)  # fmt: skip
-    got = scalar(learner.soft_target_loss(student.clone(), teacher.clone(), t), "loss_ce", inputs)
+    passed = {"student_logits": student.clone(), "teacher_logits": teacher.clone()}
+    got = scalar(learner.soft_target_loss(*passed.values(), t), "loss_ce", inputs)
+    expect_unchanged("soft_target_loss", passed,
+                     {"student_logits": student, "teacher_logits": teacher}, inputs)  # fmt: skip
     want = ref.soft_target_loss(student, teacher, t)
     mistakes = wrong_soft_losses(student, teacher, t) if final_example() else None
     expect_close(got, want, name="loss_ce", inputs=inputs, atol=ATOL, rtol=RTOL,
@@ -143,8 +156,10 @@ def test_soft_term_gradient_hardly_depends_on_temperature(learner):
 def compare_cosine(learner, student, teacher) -> None:
     n, dim = student.shape
     inputs = f"n={n} rows, dim={dim}"
-    got = scalar(learner.cosine_embedding_loss(student.clone(), teacher.clone()), "loss_cos",
-                 inputs)  # fmt: skip
+    passed = {"student_hidden": student.clone(), "teacher_hidden": teacher.clone()}
+    got = scalar(learner.cosine_embedding_loss(*passed.values()), "loss_cos", inputs)
+    expect_unchanged("cosine_embedding_loss", passed,
+                     {"student_hidden": student, "teacher_hidden": teacher}, inputs)  # fmt: skip
     want = ref.cosine_embedding_loss(student, teacher)
     expect_close(got, want, name="loss_cos", inputs=inputs, atol=ATOL, rtol=RTOL)
 
@@ -209,8 +224,10 @@ def compare_batch(learner, kwargs) -> None:
         n=int((kwargs["labels"] != -100).sum()), temperature=kwargs["temperature"],
         alpha_ce=kwargs["alpha_ce"], alpha_mlm=kwargs["alpha_mlm"],
         alpha_cos=kwargs["alpha_cos"])  # fmt: skip
-    result = learner.distillation_loss(**{k: v.clone() if torch.is_tensor(v) else v
-                                          for k, v in kwargs.items()})  # fmt: skip
+    passed = {k: v.clone() if torch.is_tensor(v) else v for k, v in kwargs.items()}
+    result = learner.distillation_loss(**passed)
+    expect_unchanged("distillation_loss", {k: v for k, v in passed.items() if torch.is_tensor(v)},
+                     kwargs, inputs)  # fmt: skip
     if not isinstance(result, tuple | list) or len(result) != 4:
         fail(_("return (loss, loss_ce, loss_mlm, loss_cos), got {kind}").format(
             kind=type(result).__name__
@@ -262,6 +279,26 @@ def test_a_confident_teacher_gives_a_finite_soft_loss(learner):
                "teacher too), which count those terms as 0").format(got=float(got)),
              inputs=inputs, diagnosis="distil_kl_log_of_zero")  # fmt: skip
     expect_close(got, ref.soft_target_loss(student, teacher, 1.0), name="loss_ce",
+                 inputs=inputs, atol=ATOL, rtol=RTOL)  # fmt: skip
+
+
+def test_extreme_logits_give_a_finite_soft_loss(learner):
+    """logits of ±100 at T = 0.5 still give the reference's finite soft loss (no overflow)"""
+    student = torch.tensor([[100.0, -100.0, 0.0, 3.0], [0.5, 2.0, -1.0, 1.0]])
+    teacher = torch.tensor([[2.0, 1.0, -1.0, 0.0], [1.0, 100.0, -100.0, 0.0]])
+    inputs = _("n=2 rows, vocab=4, temperature=0.5; student logits up to ±100 in row 0, teacher "
+               "logits up to ±100 in row 1, so exp(logits / T) overflows and some probabilities "
+               "underflow to 0 in float32")  # fmt: skip
+    got = scalar(learner.soft_target_loss(student.clone(), teacher.clone(), 0.5), "loss_ce",
+                 inputs)  # fmt: skip
+    if not bool(torch.isfinite(got)):
+        fail(_("the soft term is {got} where the reference's is finite: softmax written with "
+               "exp overflows, and log(softmax(x)) is log(0) = -inf for a very unlikely token. "
+               "Use F.log_softmax for the student (and F.softmax or log_softmax for the "
+               "teacher)").format(got=float(got)),
+             inputs=inputs,
+             diagnosis="distil_log_of_softmax" if float(got) == float("inf") else None)  # fmt: skip
+    expect_close(got, ref.soft_target_loss(student, teacher, 0.5), name="loss_ce",
                  inputs=inputs, atol=ATOL, rtol=RTOL)  # fmt: skip
 
 

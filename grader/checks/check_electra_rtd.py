@@ -51,6 +51,17 @@ def describe(config: ref.ElectraConfig) -> str:
             f"{config.hidden_act}")  # fmt: skip
 
 
+def expect_unchanged(function: str, names, passed, originals, inputs: str) -> None:
+    """Fail when ``function`` wrote into one of the tensors it was given."""
+    for name, tensor, original in zip(names, passed, originals, strict=True):
+        if tensor is not None and not torch.equal(tensor, original):
+            fail(_("{function} changed its argument {name} in place (ne_, masked_fill_, "
+                   "x[...] = ...): the caller still needs the tensors it passes (the "
+                   "discriminator reads corrupted_ids); compute into new "
+                   "tensors").format(function=function, name=name),
+                 inputs=inputs)  # fmt: skip
+
+
 # --- the head ---------------------------------------------------------------------------------
 
 
@@ -112,7 +123,10 @@ def corrupt(original: torch.Tensor, seed: int, vocab: int) -> torch.Tensor:
 
 def compare_labels(learner, original, corrupted) -> None:
     inputs = f"original_ids {original.tolist()}; corrupted_ids {corrupted.tolist()}"
-    got = learner.replaced_token_labels(original.clone(), corrupted.clone())
+    passed = (original.clone(), corrupted.clone())
+    got = learner.replaced_token_labels(*passed)
+    expect_unchanged("replaced_token_labels", ("original_ids", "corrupted_ids"), passed,
+                     (original, corrupted), inputs)  # fmt: skip
     want = (corrupted != original).long()
     got = expect_tensor(got, name="labels", shape=tuple(original.shape), inputs=inputs,
                         shape_names="(batch, seq)")  # fmt: skip
@@ -173,8 +187,10 @@ def compare_loss(learner, logits, labels, mask) -> None:
     inputs = _("batch={batch}, seq={seq}; {padding}; logits up to {size:.3g} in size").format(
         batch=batch, seq=seq, padding=padding, size=size
     )
-    got = learner.replaced_token_detection_loss(logits.clone(), labels.clone(),
-                                                None if mask is None else mask.clone())  # fmt: skip
+    passed = (logits.clone(), labels.clone(), None if mask is None else mask.clone())
+    got = learner.replaced_token_detection_loss(*passed)
+    expect_unchanged("replaced_token_detection_loss", ("logits", "labels", "attention_mask"),
+                     passed, (logits, labels, mask), inputs)  # fmt: skip
     got = expect_tensor(got, name="loss", shape=(), inputs=inputs,
                         shape_names="(): a scalar, the mean over real tokens")  # fmt: skip
     want = ref.replaced_token_detection_loss(logits, labels, mask)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -160,6 +161,86 @@ def test_every_learned_position_is_usable(embeddings_cls):
     mistakes = known_mistakes(reference, case.input_ids, case.token_type_ids)
     expect_close(got, want, name="embeddings", inputs=inputs, atol=ATOL, rtol=RTOL,
                  mistakes=mistakes)  # fmt: skip
+
+
+def test_dropout_comes_after_layer_norm(embeddings_cls):
+    """in train mode dropout acts on LayerNorm's output, with the reference's mask"""
+    config = small_config(hidden_dropout_prob=0.3)
+    mine, reference = build(embeddings_cls, config, 6)
+    case = fixed_batch(config, 2, 5, 7)
+    ids, types = case.input_ids, case.token_type_ids
+    inputs = f"{describe_config(config, *FIELDS)}; {case.describe(mask=False)}; " + _(
+        "hidden_dropout_prob=0.3; train mode, torch.manual_seed(11)"
+    )
+
+    def dropout_before_layer_norm():
+        torch.manual_seed(11)
+        summed = embedding_model(reference, ids, types, layer_norm=False)
+        return reference.LayerNorm(reference.dropout(summed))
+
+    with torch.no_grad():
+        evaluated = mine(ids, types)
+        mine.train()
+        reference.train()
+        torch.manual_seed(11)
+        got = expect_tensor(mine(ids, types), name="embeddings", shape=(2, 5, 8), inputs=inputs)
+        torch.manual_seed(11)
+        want = reference(ids, types)
+        if torch.allclose(got, evaluated):
+            fail(_("in train mode the output equals eval mode's: apply self.dropout to "
+                   "LayerNorm's output"), inputs=inputs)  # fmt: skip
+        mistakes = {"emb_dropout_before_layer_norm": dropout_before_layer_norm}
+        expect_close(got, want, name="embeddings (train mode)", inputs=inputs, atol=ATOL,
+                     rtol=RTOL, mistakes=mistakes)  # fmt: skip
+
+
+def test_layer_norm_uses_the_config_eps(embeddings_cls):
+    """LayerNorm uses config.layer_norm_eps (here 0.1, large enough to show)"""
+    config = small_config(layer_norm_eps=0.1)
+    mine, reference = build(embeddings_cls, config, 8)
+    case = fixed_batch(config, 2, 5, 9)
+    ids, types = case.input_ids, case.token_type_ids
+    inputs = f"{describe_config(config, *FIELDS)}; {case.describe(mask=False)}"
+    with torch.no_grad():
+        got = expect_tensor(mine(ids, types), name="embeddings", shape=(2, 5, 8), inputs=inputs)
+        want = reference(ids, types)
+        summed = embedding_model(reference, ids, types, layer_norm=False)
+        norm = reference.LayerNorm
+        tiny_eps = F.layer_norm(summed, norm.normalized_shape, norm.weight, norm.bias, 1e-12)
+        if torch.allclose(got, tiny_eps, rtol=RTOL, atol=ATOL):
+            fail(_("LayerNorm ignored config.layer_norm_eps ({eps:g}): your output is LayerNorm "
+                   "with a tiny eps (a default such as 1e-12 or 1e-5); call self.LayerNorm, "
+                   "which was built with the config's eps").format(eps=config.layer_norm_eps),
+                 inputs=inputs)  # fmt: skip
+    expect_close(got, want, name="embeddings", inputs=inputs, atol=ATOL, rtol=RTOL)
+
+
+def test_gradients_match_the_reference(embeddings_cls):
+    """gradients reach the three embedding tables and LayerNorm, as the reference's"""
+    config = small_config()
+    mine, reference = build(embeddings_cls, config, 10)
+    case = fixed_batch(config, 2, 5, 11)
+    loss_weights = torch.randn((2, 5, 8), generator=make_generator(12))
+    inputs = f"{describe_config(config, *FIELDS)}; {case.describe(mask=False)}; " + _(
+        "loss = sum(embeddings * fixed random weights)"
+    )
+    names = ("word_embeddings", "position_embeddings", "token_type_embeddings", "LayerNorm")
+    grads = []
+    for model in (mine, reference):
+        out = model(case.input_ids, case.token_type_ids)
+        if model is mine:
+            out = expect_tensor(out, name="embeddings", shape=(2, 5, 8), inputs=inputs)
+            if not out.requires_grad:
+                fail(_("the output is detached: no torch.no_grad(), .detach(), .item() or "
+                       "numpy in forward, or the embeddings cannot be trained"),
+                     inputs=inputs)  # fmt: skip
+        (out * loss_weights).sum().backward()
+        grads.append({f"{name}.weight": getattr(model, name).weight.grad for name in names})
+    for name, want in grads[1].items():
+        got = grads[0][name]
+        if got is None:
+            fail(_("no gradient reaches {name}").format(name=name), inputs=inputs)
+        expect_close(got, want, name=f"{name}.grad", inputs=inputs, atol=ATOL, rtol=RTOL)
 
 
 # --- sinusoidal_position_encoding -------------------------------------------------------------

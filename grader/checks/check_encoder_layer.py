@@ -113,9 +113,37 @@ def known_mistakes(reference, x, mask) -> Variants:
             ("layer_relu_not_gelu", model(activation=F.relu)),
         ]
     )
-    if mask is not None:
+    if mask is not None and not bool(mask.all()):  # without padding it changes nothing
         mistakes.append(("layer_mask_not_passed", model(use_mask=False)))
     return mistakes
+
+
+def dropout_models(reference, x, seed: int) -> Variants:
+    """One reference layer in train mode (attention dropout 0) with hidden dropout in a known
+    wrong place in either sub-layer or both: on the residual sum before LayerNorm, or on the
+    input of the output projection instead of its output."""
+    attention, intermediate, output = reference.attention, reference.intermediate, reference.output
+
+    def sublayer(h, update, dense, drop, norm, where):
+        if where == "sum":
+            return norm(drop(h + dense(update)))
+        if where == "before_dense":
+            return norm(h + dense(drop(update)))
+        return norm(h + drop(dense(update)))
+
+    def model(first, second):
+        def run():
+            torch.manual_seed(seed)
+            out = attention.output
+            h = sublayer(x, attention.self(x, None), out.dense, out.dropout, out.LayerNorm, first)
+            widened = F.gelu(intermediate.dense(h))
+            return sublayer(h, widened, output.dense, output.dropout, output.LayerNorm, second)
+
+        return run
+
+    places = ("right", "sum", "before_dense")
+    return Variants(("layer_dropout_misplaced", model(a, b))
+                    for a in places for b in places if (a, b) != ("right", "right"))  # fmt: skip
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -132,11 +160,22 @@ def cases(draw, *, masked: bool):
     return config, seed, x, mask
 
 
+def call(mine, x, mask, inputs: str):
+    """``mine(x, mask)`` on a copy of x; fails at once if that copy was changed in place."""
+    theirs = x.clone()  # same strides, so non-contiguous stays non-contiguous
+    got = mine(theirs, mask)
+    if not torch.equal(theirs, x):
+        fail(_("hidden_states was changed in place (+= on the input?): the caller's tensor is "
+               "no longer what it passed; write h = x + update instead"),
+             inputs=inputs)  # fmt: skip
+    return got
+
+
 def compare(layer_cls, config, seed, x, mask) -> None:
     mine, reference = build(layer_cls, config, seed)
     inputs = describe_case(config, x, mask)
     with torch.no_grad():
-        got = mine(x, mask)
+        got = call(mine, x, mask, inputs)
         want = reference(x, None if mask is None else additive_attention_mask(mask, x.dtype))
     expect_tensor(got, name="output", shape=tuple(x.shape), inputs=inputs,
                   shape_names="(batch, seq, hidden)")  # fmt: skip
@@ -219,3 +258,80 @@ def test_output_is_a_layer_norm_output(layer_cls):
                                   var_max=float(var.max())),
             inputs=inputs,
         )
+
+
+def test_dropout_masks_each_update_before_the_residual(layer_cls):
+    """in train mode dropout acts on each sub-layer's projected update, as the reference's"""
+    config = small_config(hidden_dropout_prob=0.3, attention_probs_dropout_prob=0.0)
+    mine, reference = build(layer_cls, config, 13)
+    x = randn((2, 5, 12), 14)
+    inputs = describe_case(config, x, None) + "; " + _(
+        "hidden_dropout_prob=0.3 (attention dropout 0); train mode, torch.manual_seed(11)"
+    )
+    with torch.no_grad():
+        evaluated = mine(x, None)
+        mine.train()
+        reference.train()
+        torch.manual_seed(11)
+        got = expect_tensor(mine(x, None), name="output", shape=(2, 5, 12), inputs=inputs)
+        torch.manual_seed(11)
+        want = reference(x, None)
+        if torch.allclose(got, evaluated):
+            fail(_("in train mode the output equals eval mode's: apply attention.output.dropout "
+                   "and output.dropout to the projected updates"), inputs=inputs)  # fmt: skip
+        expect_close(got, want, name="output (train mode)", inputs=inputs, atol=ATOL, rtol=RTOL,
+                     mistakes=dropout_models(reference, x, 11))  # fmt: skip
+
+
+def test_layer_norm_uses_the_config_eps(layer_cls):
+    """both LayerNorms use config.layer_norm_eps (here 0.1, large enough to show)"""
+    config = small_config(layer_norm_eps=0.1)
+    mine, reference = build(layer_cls, config, 15)
+    x, mask = randn((2, 5, 12), 16), torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    inputs = describe_case(config, x, mask)
+    with torch.no_grad():
+        got = expect_tensor(call(mine, x, mask, inputs), name="output", shape=(2, 5, 12),
+                            inputs=inputs)  # fmt: skip
+        want = reference(x, additive_attention_mask(mask, x.dtype))
+        tiny = ref.BertLayer(small_config(layer_norm_eps=1e-12))
+        tiny.load_state_dict(reference.state_dict())
+        if torch.allclose(got, tiny.eval()(x, additive_attention_mask(mask, x.dtype)),
+                          rtol=RTOL, atol=ATOL):  # fmt: skip
+            fail(_("LayerNorm ignored config.layer_norm_eps ({eps:g}): your output is LayerNorm "
+                   "with a tiny eps (a default such as 1e-12 or 1e-5); call the LayerNorm "
+                   "modules, which were built with the config's eps").format(
+                     eps=config.layer_norm_eps),
+                 inputs=inputs)  # fmt: skip
+    expect_close(got, want, name="output", inputs=inputs, atol=ATOL, rtol=RTOL)
+
+
+def test_gradients_match_the_reference(layer_cls):
+    """gradients reach hidden_states and every sub-layer's weights, as the reference's"""
+    config = small_config()
+    mine, reference = build(layer_cls, config, 17)
+    x, mask = randn((2, 5, 12), 18), torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    loss_weights = randn((2, 5, 12), 19)
+    inputs = describe_case(config, x, mask) + "; " + _(
+        "loss = sum(output * fixed random weights)"
+    )
+    names = ("attention.self.value.weight", "attention.output.dense.weight",
+             "attention.output.LayerNorm.weight", "intermediate.dense.weight",
+             "output.dense.weight", "output.LayerNorm.weight")  # fmt: skip
+    grads = []
+    for model, model_mask in ((mine, mask), (reference, additive_attention_mask(mask, x.dtype))):
+        leaf = x.clone().requires_grad_()
+        out = model(leaf, model_mask)
+        if model is mine:
+            out = expect_tensor(out, name="output", shape=(2, 5, 12), inputs=inputs)
+            if not out.requires_grad:
+                fail(_("the output is detached: no torch.no_grad(), .detach(), .item() or "
+                       "numpy in forward, or the layer cannot be trained"),
+                     inputs=inputs)  # fmt: skip
+        (out * loss_weights).sum().backward()
+        parameters = dict(model.named_parameters())
+        grads.append({"hidden_states": leaf.grad} | {n: parameters[n].grad for n in names})
+    for name, want in grads[1].items():
+        got = grads[0][name]
+        if got is None:
+            fail(_("no gradient reaches {name}").format(name=name), inputs=inputs)
+        expect_close(got, want, name=f"{name}.grad", inputs=inputs, atol=ATOL, rtol=RTOL)

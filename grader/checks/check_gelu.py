@@ -29,6 +29,16 @@ def known_mistakes(x):
     }
 
 
+def call(gelu, x, inputs: str):
+    """gelu(x) on a copy of x; fails at once if x was changed in place (the reference and the
+    known mistakes are computed from the original)."""
+    mine = x.clone()  # same strides: a non-contiguous x stays non-contiguous
+    got = gelu(mine)
+    if not torch.equal(mine, x):
+        fail(_("x was changed in place"), inputs=inputs)
+    return got
+
+
 def test_returns_a_tensor_of_the_input_shape(gelu):
     """returns a tensor with the shape and dtype of x"""
     got = gelu(torch.linspace(-3, 3, 7))
@@ -41,7 +51,7 @@ def test_matches_the_exact_form_on_a_grid(gelu):
     x = torch.linspace(-8, 8, 4001, dtype=torch.float64)
     want = 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
     expect_close(
-        gelu(x),
+        call(gelu, x, _("4001 points from -8 to 8, float64")),
         want,
         name="gelu(x)",
         inputs=_("4001 points from -8 to 8, float64"),
@@ -57,13 +67,14 @@ def test_matches_the_reference(gelu, shape, seed, scale):
     x = non_contiguous(randn(shape, seed, scale))
     from reference import gelu as reference_gelu
 
+    inputs = _("x of shape {shape}, scaled by {scale:g}, non-contiguous").format(
+        shape=shape, scale=scale
+    )
     expect_close(
-        gelu(x),
+        call(gelu, x, inputs),
         reference_gelu(x),
         name="gelu(x)",
-        inputs=_("x of shape {shape}, scaled by {scale:g}, non-contiguous").format(
-            shape=shape, scale=scale
-        ),
+        inputs=inputs,
         atol=1e-6,
         rtol=1e-5,
         mistakes=known_mistakes(x),
@@ -96,3 +107,24 @@ def test_does_not_modify_its_input(gelu):
         fail(_("x was changed in place"))
     if not out.requires_grad:
         fail(_("the output is detached from x: keep the computation in torch"))
+
+
+def test_gradient_is_that_of_the_exact_form(gelu):
+    """the gradient is the exact GELU's, Phi(x) + x * phi(x): Phi stays inside autograd"""
+    x = torch.linspace(-4, 4, 81, dtype=torch.float64, requires_grad=True)
+    inputs = _("81 points from -4 to 4, float64; gradient of sum(gelu(x))")
+    out = expect_tensor(gelu(x), name="gelu(x)", shape=(81,), inputs=inputs)
+    if not out.requires_grad:
+        fail(_("the output is detached from x: keep the computation in torch"), inputs=inputs)
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    with torch.no_grad():
+        cdf = 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+        pdf = torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        want = cdf + x * pdf
+    if not torch.allclose(grad, want, rtol=1e-7, atol=1e-9):
+        fail(
+            _("the gradient of your GELU is not Phi(x) + x * phi(x) (off by up to {diff:.3g}): "
+              "compute Phi(x) with torch.erf on x itself, not on x.detach() or through numpy or "
+              "scipy, so autograd sees it").format(diff=float((grad - want).abs().max())),
+            inputs=inputs,
+        )

@@ -10,6 +10,7 @@ and a left-padded row decodes exactly as it would alone.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pytest
@@ -212,6 +213,8 @@ def run_learner(model, cache, case: Case) -> list[torch.Tensor]:
     try:
         return run_incrementally(model, cache, case)
     except IndexError as err:
+        if "index out of range in self" not in str(err):  # not an embedding lookup
+            raise
         left_padded = bool((case.attention_mask[:, 0] == 0).any())
         fail(
             _("an embedding lookup failed ({err}): a position id is outside 0 .. "
@@ -240,6 +243,14 @@ def test_cache_appends_along_the_sequence_axis(learner_module):
     step = [randn((2, 3, 1, 5), s) for s in range(4, 8)]
     for layer in (0, 1):
         cache.update(layer, first[2 * layer], first[2 * layer + 1])
+        if layer == 0 and (cache.get_seq_length(0), cache.get_seq_length(1)) != (4, 0):
+            fail(
+                _("after a prefill of 4 positions for layer 0 only, get_seq_length(0) and "
+                  "get_seq_length(1) give {lengths}; expected (4, 0): count the positions of "
+                  "the layer asked for, self.keys[layer_idx], and 0 for a layer not filled "
+                  "yet").format(lengths=(cache.get_seq_length(0), cache.get_seq_length(1))),
+                inputs=_("prefill keys/values (2, 3, 4, 5) for layer 0 only"),
+            )
     for layer in (0, 1):
         try:
             result = cache.update(layer, step[2 * layer], step[2 * layer + 1])
@@ -427,3 +438,78 @@ def test_a_left_padded_row_decodes_as_if_alone(learner_module):
             inputs=inputs,
             diagnosis="kv_cache_positions_count_padding",
         )
+
+
+def test_no_attention_mask_means_every_token_is_real(learner_module):
+    """attention_mask=None at prefill and at every step equals an all-ones mask over cache + new"""
+    case = make_case(vocab=11, heads=2, d_head=3, layers=2, seed=3, batch=2, prompt=3, steps=2,
+                     pads=[0, 0])  # fmt: skip
+    mine, _unused = build(learner_module, case)
+    inputs = case.describe() + "; " + _("attention_mask=None at the prefill and at every step")
+    ids, prompt = case.input_ids, case.prompt
+    with torch.no_grad():
+        want = torch.cat(run_learner(mine, learner_module.KVCache(), case), 1)
+        cache = learner_module.KVCache()
+        got = [mine(ids[:, :prompt], None, cache)]
+        got += [mine(ids[:, t : t + 1], None, cache) for t in range(prompt, ids.shape[1])]
+        for step, out in enumerate(got):
+            what = _("the prefill") if step == 0 else _("decoding step {step}").format(step=step)
+            check_output(out, (ids.shape[0], prompt if step == 0 else 1, case.hidden), inputs,
+                         what)  # fmt: skip
+    got, want = torch.cat(got, 1).double(), want.double()
+    difference = (got - want).abs().nan_to_num(nan=math.inf)
+    if bool((difference - RTOL * want.abs() > ATOL).any()):
+        fail(_("with attention_mask=None your outputs differ from your own outputs for an "
+               "all-ones attention_mask over the cached and the new tokens (largest difference "
+               "{diff:.3g}): None means that every token is real").format(
+                   diff=float(difference.max())), inputs=inputs)  # fmt: skip
+
+
+def test_gradients_reach_every_weight(learner_module):
+    """without a cache the decoder is trainable: its gradients equal the reference's"""
+    case = make_case(vocab=11, heads=2, d_head=3, layers=2, seed=4, batch=2, prompt=5, steps=0,
+                     pads=[0, 0])  # fmt: skip
+    mine, reference = build(learner_module, case)
+    mine.train(), reference.train()
+    weights = randn((2, case.prompt, case.hidden), case.seed + 5)
+    inputs = case.describe() + "; " + _("cache=None, loss = sum(output · fixed random weights)")
+    out = mine(case.input_ids, case.attention_mask, None)
+    out = check_output(out, tuple(weights.shape), inputs, _("the whole sequence"))
+    if not out.requires_grad:
+        fail(_("the output is detached: no torch.no_grad(), .detach(), .item() or numpy in "
+               "forward, or the decoder cannot be trained"), inputs=inputs)  # fmt: skip
+    (out * weights).sum().backward()
+    (reference(case.input_ids, case.attention_mask) * weights).sum().backward()
+    mine_parameters = dict(mine.named_parameters())
+    for name, parameter in reference.named_parameters():
+        got = mine_parameters[name].grad
+        if got is None:
+            fail(_("no gradient reaches {name}").format(name=name), inputs=inputs)
+        expect_close(got, parameter.grad, name=f"{name}.grad", inputs=inputs, atol=ATOL,
+                     rtol=RTOL)  # fmt: skip
+
+
+def test_float16_decoding_stays_float16(learner_module):
+    """a float16 decoder decodes in float16: masks in the scores' dtype, outputs near float32's"""
+    case = EXAMPLE
+    mine, reference = build(learner_module, case)
+    mine = mine.to(torch.float16)
+    inputs = case.describe() + "; " + _("the decoder's weights in float16 (model.half())")
+    with torch.no_grad():
+        want = torch.cat(run_incrementally(reference, KVCache(), case), 1)
+        try:
+            got_steps = run_learner(mine, learner_module.KVCache(), case)
+        except RuntimeError as err:
+            fail(_("a float16 decoder raised: {err}. Keep every tensor in the hidden states' "
+                   "dtype: build the mask with causal_mask(attention_mask, "
+                   "hidden_states.dtype)").format(err=err), inputs=inputs)  # fmt: skip
+    for step, got in enumerate(got_steps):
+        what = _("the prefill") if step == 0 else _("decoding step {step}").format(step=step)
+        shape = (want.shape[0], case.prompt if step == 0 else 1, case.hidden)
+        expect_tensor(got, name=_("output of {what}").format(what=what), shape=shape,
+                      dtype=torch.float16, inputs=inputs)  # fmt: skip
+    # float16 keeps about 3 significant digits; two layers of rounding stay well within 16 steps
+    step = torch.finfo(torch.float16).eps
+    expect_close(torch.cat(got_steps, 1).float(), want, name=_("outputs (prefill, then each step)"),
+                 inputs=inputs, atol=16 * step, rtol=16 * step,
+                 where=case.attention_mask.bool())  # fmt: skip

@@ -14,6 +14,7 @@ from grader.checks.strategies import (
     bert_configs,
     describe_config,
     make_generator,
+    non_contiguous,
     randn,
     randomize_parameters_,
     seeds,
@@ -68,6 +69,8 @@ def describe(config: BertConfig, x: Tensor, scale: float = 1.0) -> str:
     )
     if scale != 1.0:
         text += "; " + _("values scaled by {scale:g}").format(scale=scale)
+    if not x.is_contiguous():
+        text += "; " + _("non-contiguous sequence_output")
     return text
 
 
@@ -134,12 +137,15 @@ def test_transform_is_dense_gelu_layernorm(mine, config, seed, scale, batch, seq
     scale=head_scales,
     batch=st.integers(1, 3),
     seq=st.integers(1, 6),
+    contiguous=st.booleans(),
 )
-def test_logits_match_the_reference(mine, config, seed, scale, batch, seq):
+def test_logits_match_the_reference(mine, config, seed, scale, batch, seq, contiguous):
     """logits match the reference head: decoder(transform(x)) with the output bias"""
     model = reference_model(config, seed)
     head = build_head(mine, model)
     x = randn((batch, seq, config.hidden_size), seed + 1, scale)
+    if not contiguous:
+        x = non_contiguous(x)
     with torch.no_grad():
         got = head(x)
         want = model.cls.predictions(x)
@@ -153,6 +159,40 @@ def test_logits_match_the_reference(mine, config, seed, scale, batch, seq):
         rtol=RTOL,
         mistakes=mistakes,
     )
+
+
+def test_gradients_flow_through_the_head(mine):
+    """gradients of the logits reach sequence_output and every weight, as in the reference"""
+    config = small_config()
+    model = reference_model(config, 6)
+    head = build_head(mine, model)
+    reference = model.cls.predictions
+    inputs = _("sequence_output of shape (2, 3, 8); hidden=8, vocab=11; loss = a weighted sum "
+               "of the logits")  # fmt: skip
+    weights = randn((2, 3, 11), 7)
+    x_mine, x_reference = randn((2, 3, 8), 8).requires_grad_(), randn((2, 3, 8), 8).requires_grad_()
+    logits = expect_tensor(head(x_mine), name="logits", shape=(2, 3, 11), inputs=inputs)
+    if not logits.requires_grad:
+        fail(
+            _("the logits carry no gradient: forward must not run under torch.no_grad() or "
+              "detach anything, or the head cannot be trained"),
+            inputs=inputs,
+        )
+    (logits * weights).sum().backward()
+    (reference(x_reference) * weights).sum().backward()
+    mine_parameters = dict(head.named_parameters())
+    grads = [("sequence_output", x_mine.grad, x_reference.grad)]
+    grads += [(name, mine_parameters[name].grad, parameter.grad)
+              for name, parameter in reference.named_parameters()]  # fmt: skip
+    for name, got, want in grads:
+        if got is None:
+            fail(
+                _("no gradient reaches {name}: something between it and the logits is "
+                  "detached (torch.no_grad(), .detach(), .data)").format(name=name),
+                inputs=inputs,
+            )
+        expect_close(got, want, name=_("the gradient of {name}").format(name=name),
+                     inputs=inputs, atol=ATOL, rtol=RTOL)  # fmt: skip
 
 
 def test_tie_to_shares_the_embedding_matrix(mine):
@@ -229,18 +269,23 @@ def loss_cases(draw):
     selected = torch.rand((batch, seq), generator=g) < share
     selected.view(-1)[draw(st.integers(0, batch * seq - 1))] = True  # at least one label
     labels = labels.masked_fill(~selected, IGNORE_INDEX)
+    if draw(st.booleans()):  # as a slice or a transpose of a bigger tensor would be
+        logits, labels = non_contiguous(logits), non_contiguous(labels)
     return logits, labels, scale
 
 
 def describe_loss_case(logits: Tensor, labels: Tensor, scale: float) -> str:
     batch, seq, vocab = logits.shape
     n = int((labels != IGNORE_INDEX).sum())
-    return (
+    text = (
         _("prediction_logits of shape ({batch}, {seq}, {vocab}), scaled by {scale:g}; labels with "
           "{n} of {total} positions labelled, the rest -100").format(
             batch=batch, seq=seq, vocab=vocab, scale=scale, n=n, total=batch * seq
         )
     )
+    if not logits.is_contiguous():
+        text += "; " + _("non-contiguous prediction_logits and labels")
+    return text
 
 
 def loss_mistakes(logits: Tensor, labels: Tensor) -> Variants:
@@ -301,7 +346,14 @@ def test_masked_lm_loss_matches_the_reference(mine, case):
     """masked_lm_loss is the mean cross-entropy over the labelled positions only"""
     logits, labels, scale = case
     inputs = describe_loss_case(logits, labels, scale)
+    given_labels = labels.clone()
     got = call_loss(mine, logits, labels, inputs)
+    if not torch.equal(labels, given_labels):
+        fail(
+            _("masked_lm_loss changed the labels tensor it was given (in place): build a new "
+              "tensor instead, the caller still needs the -100 positions"),
+            inputs=inputs,
+        )
     expect_tensor(got, name="loss", shape=(), inputs=inputs, shape_names="(): a scalar")
     expect_close(
         got,

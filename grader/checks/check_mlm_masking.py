@@ -5,7 +5,8 @@ reference draw for draw. Structure is checked exactly (labels, untouched tokens,
 tokens, probabilities 0 and 1); the 15% and the 80/10/10 are checked statistically on ~100k
 tokens from a seeded generator, within 5 standard deviations of the binomial count (a
 correct masker fails that about once in a million runs; the known mistakes miss by 10 to
-hundreds of standard deviations).
+hundreds of standard deviations). The counts per row and per column must also spread as
+independent draws do: neither a fixed count per sequence nor one draw shared by a row or column.
 """
 
 from __future__ import annotations
@@ -95,6 +96,14 @@ def run(mask_tokens, case: MaskCase) -> tuple[Tensor, Tensor]:
     shape, dtype = tuple(case.input_ids.shape), case.input_ids.dtype
     inputs, labels = result
     for name, tensor in (("inputs", inputs), ("labels", labels)):
+        if isinstance(tensor, Tensor) and shares_memory(tensor, case.input_ids):
+            fail(
+                _("{name} shares memory with input_ids (it is input_ids itself or a view of "
+                  "it): return new tensors, so that changing one never changes the "
+                  "other").format(name=name),
+                inputs=case.describe(),
+            )
+    for name, tensor in (("inputs", inputs), ("labels", labels)):
         expect_tensor(
             tensor,
             name=name,
@@ -104,6 +113,13 @@ def run(mask_tokens, case: MaskCase) -> tuple[Tensor, Tensor]:
             shape_names="(batch, seq), like input_ids",
         )
     return inputs, labels
+
+
+def shares_memory(a: Tensor, b: Tensor) -> bool:
+    """The same storage (empty tensors own none: they share nothing)."""
+    if a.numel() == 0 or b.numel() == 0:
+        return False
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
 
 
 def corpus_batch(
@@ -382,12 +398,64 @@ def check_split(case: MaskCase, inputs: Tensor, labels: Tensor) -> None:
     fail(message, inputs=case.describe(), diagnosis=diagnosis)
 
 
+Z_SPREAD = 5.0  # the spread of counts over rows or columns: each side 3 in 10 million
+
+
+def spread_gap(hits: Tensor, trials: Tensor, p: float, dim: int) -> float:
+    """How far the spread of per-row (dim=1) or per-column (dim=0) counts lies from a binomial
+    one, in standard deviations (negative: too even). With independent draws, the sum over
+    groups of (k - n p)² / (n p q) has mean G (the number of groups) and variance
+    sum(2 + (1 - 6 p q) / (n p q)): matched to a chi-square with G degrees of freedom and put
+    on a normal scale by the Wilson-Hilferty cube root (its tails are not symmetric)."""
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    n = trials.sum(dim).double()
+    k = (hits & trials).sum(dim).double()
+    n, k = n[n > 0], k[n > 0]
+    pq = p * (1 - p)
+    groups = len(n)
+    statistic = float(((k - n * p) ** 2 / (n * pq)).sum())
+    variance = float((2 + (1 - 6 * pq) / (n * pq)).sum())
+    chi2 = max(0.0, groups + (statistic - groups) * math.sqrt(2 * groups / variance))
+    c = 2 / (9 * groups)
+    return ((chi2 / groups) ** (1 / 3) - (1 - c)) / math.sqrt(c)
+
+
+def check_independence(case: MaskCase, hits: Tensor, trials: Tensor, p: float, what: str,
+                       diagnose_even_rows: bool) -> None:  # fmt: skip
+    """Each token's draw is its own: the counts per row and per column vary as binomials do.
+    A fixed count per sequence is too even; one draw per row or per column too uneven."""
+    for dim, groups in ((1, _("rows")), (0, _("columns"))):
+        gap = spread_gap(hits, trials, p, dim)
+        if gap < -Z_SPREAD:
+            fail(
+                _("the number of {what} varies too little from one {groups_one} to the next "
+                  "({gap:.1f} standard deviations below a binomial spread): draw every token "
+                  "independently (one random number per token), not a fixed count per "
+                  "sequence").format(what=what, groups_one=_("row") if dim else _("column"),
+                                     gap=-gap),
+                inputs=case.describe(),
+                diagnosis="mlm_fixed_count_per_sequence" if dim == 1 and diagnose_even_rows
+                else None,
+            )
+        if gap > Z_SPREAD:
+            fail(
+                _("the number of {what} varies far too much across {groups} ({gap:.1f} standard "
+                  "deviations above a binomial spread): the draws are shared, one per row or "
+                  "per column broadcast over the batch; draw one random number per token, of "
+                  "shape (batch, seq)").format(what=what, groups=groups, gap=gap),
+                inputs=case.describe(),
+            )
+
+
 def test_about_15_percent_of_the_tokens_are_selected(mask_tokens):
     """about 15% of the ordinary tokens are selected (and 30% when mlm_probability=0.3)"""
     for case in (corpus_batch(5), corpus_batch(6, rows=50, mlm_probability=0.3)):
         inputs, labels = run(mask_tokens, case)
         check_structure(case, inputs, labels)
         check_selection_rate(case, labels)
+        check_independence(case, labels != IGNORE_INDEX, ~case.protected, case.mlm_probability,
+                           _("selected tokens"), diagnose_even_rows=True)  # fmt: skip
 
 
 def test_selected_tokens_split_80_10_10(mask_tokens):
@@ -396,6 +464,10 @@ def test_selected_tokens_split_80_10_10(mask_tokens):
     inputs, labels = run(mask_tokens, case)
     check_structure(case, inputs, labels)
     check_split(case, inputs, labels)
+    selected = labels != IGNORE_INDEX
+    check_independence(case, inputs == MASK, selected, case.mask_replace_prob
+                       + case.random_replace_prob / case.vocab_size,
+                       _("[MASK] tokens among the selected"), diagnose_even_rows=False)  # fmt: skip
 
 
 def test_other_probabilities_are_honoured(mask_tokens):

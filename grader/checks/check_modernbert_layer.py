@@ -37,10 +37,12 @@ ATOL, RTOL = 1e-5, 1e-4
 
 
 def small_config(**overrides) -> ref.ModernBertConfig:
-    """4 layers, global every 2nd (layers 0 and 2), window 4 (2 on each side), head_dim 8."""
+    """4 layers, global every 2nd (layers 0 and 2), window 4 (2 on each side), head_dim 8;
+    dropout 0.1 everywhere, so dropout applied in eval mode is caught."""
     values = dict(vocab_size=30, hidden_size=16, intermediate_size=24, num_hidden_layers=4,
                   num_attention_heads=2, max_position_embeddings=32, pad_token_id=0,
-                  local_attention=4, global_attn_every_n_layers=2)  # fmt: skip
+                  local_attention=4, global_attn_every_n_layers=2, embedding_dropout=0.1,
+                  attention_dropout=0.1, mlp_dropout=0.1)  # fmt: skip
     return ref.ModernBertConfig(**{**values, **overrides})
 
 
@@ -80,13 +82,15 @@ def wrong_windows(mask: torch.Tensor, local_attention: int) -> Variants:
     ])  # fmt: skip
 
 
-def compare_window(learner, mask: torch.Tensor, local_attention: int) -> None:
+def compare_window(learner, mask: torch.Tensor, local_attention: int,
+                   dtype: torch.dtype = torch.float32) -> None:  # fmt: skip
     batch, seq = mask.shape
-    inputs = f"batch={batch}, seq={seq}, local_attention={local_attention}; {describe_mask(mask)}"
-    got = learner.sliding_window_mask(mask.clone(), local_attention, torch.float32)
-    got = expect_tensor(got, name="mask", shape=(batch, 1, seq, seq), dtype=torch.float32,
+    inputs = (f"batch={batch}, seq={seq}, local_attention={local_attention}, dtype={dtype}; "
+              f"{describe_mask(mask)}")  # fmt: skip
+    got = learner.sliding_window_mask(mask.clone(), local_attention, dtype)
+    got = expect_tensor(got, name="mask", shape=(batch, 1, seq, seq), dtype=dtype,
                         inputs=inputs, shape_names="(batch, 1, seq, seq)")  # fmt: skip
-    blocked = torch.finfo(torch.float32).min
+    blocked = torch.finfo(dtype).min
     if bool(((got != 0) & (got != blocked)).any()):
         fail(_("every entry must be 0.0 (may attend) or torch.finfo(dtype).min (may not)"),
              inputs=inputs)  # fmt: skip
@@ -102,11 +106,20 @@ def test_sliding_window_mask_on_a_fixed_batch(learner):
     compare_window(learner, torch.tensor([[1] * 9, [1] * 6 + [0] * 3]), 4)
 
 
-@given(batch=st.integers(1, 3), seq=st.integers(1, 12), local=st.integers(0, 12), data=st.data())
-def test_sliding_window_mask_matches_the_reference(learner, batch, seq, local, data):
-    """sliding_window_mask equals the reference's for drawn windows (odd and even) and padding"""
-    mask = data.draw(padding_masks(batch, seq, allow_fully_padded=False), label="attention_mask")
-    compare_window(learner, mask, local)
+DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+
+
+@given(batch=st.integers(1, 3), seq=st.integers(1, 12), local=st.integers(0, 12),
+       dtype=st.sampled_from(DTYPES), data=st.data())  # fmt: skip
+@example(batch=2, seq=5, local=2, dtype=torch.float16, data=None)
+def test_sliding_window_mask_matches_the_reference(learner, batch, seq, local, dtype, data):
+    """sliding_window_mask equals the reference's for drawn windows, padding and dtypes"""
+    if data is None:
+        mask = torch.tensor([[1] * 5, [1, 1, 1, 0, 0]])
+    else:
+        mask = data.draw(padding_masks(batch, seq, allow_fully_padded=False),
+                         label="attention_mask")  # fmt: skip
+    compare_window(learner, mask, local, dtype)
 
 
 # --- the module tree --------------------------------------------------------------------------
@@ -283,6 +296,25 @@ def test_padding_does_not_change_real_tokens(learner):
         fail(_("adding padding changed the real tokens' outputs (by up to {change:.3g}): both "
                "masks, global and local, must block padded keys").format(change=change),
              inputs=inputs)  # fmt: skip
+
+
+def test_train_mode_dropout_matches_the_reference(learner):
+    """in train mode the same dropout masks fall in the same places as in the reference's"""
+    config, seed, ids, mask = fixed_case()
+    mine, reference = build(learner, config, seed)
+    mine.train()
+    reference.train()
+    inputs = _("{dims}; batch=2, seq=9; {padding}; embedding, attention and MLP dropout 0.1; "
+               "train mode, torch.manual_seed(7)").format(dims=describe(config),
+                                                          padding=describe_mask(mask))
+    with torch.no_grad():
+        torch.manual_seed(7)
+        got = mine(ids, mask)
+        torch.manual_seed(7)
+        want = reference(ids, mask).last_hidden_state
+    got = expect_tensor(got, name="last_hidden_state", shape=(2, 9, 16), inputs=inputs)
+    expect_close(got, want, name="last_hidden_state (train mode)", inputs=inputs, atol=ATOL,
+                 rtol=RTOL, where=mask.bool())  # fmt: skip
 
 
 def test_gradients_reach_the_embeddings_and_every_layer(learner):

@@ -32,10 +32,11 @@ def attention_cls(learner):
     return learner.BertSelfAttention
 
 
-def small_config(hidden: int = 8, heads: int = 2) -> BertConfig:
-    return BertConfig(vocab_size=10, hidden_size=hidden, num_hidden_layers=1,
-                      num_attention_heads=heads, intermediate_size=2 * hidden,
-                      max_position_embeddings=16, attn_implementation="eager")  # fmt: skip
+def small_config(hidden: int = 8, heads: int = 2, **overrides) -> BertConfig:
+    values = dict(vocab_size=10, hidden_size=hidden, num_hidden_layers=1,
+                  num_attention_heads=heads, intermediate_size=2 * hidden,
+                  max_position_embeddings=16, attn_implementation="eager")  # fmt: skip
+    return BertConfig(**{**values, **overrides})
 
 
 def build(attention_cls, config: BertConfig, seed: int):
@@ -125,9 +126,33 @@ def known_mistakes(reference, x, mask) -> Variants:
             ("mha_value_used_as_key", model(key="value")),
         ]
     )
-    if mask is not None:
+    if mask is not None and not bool(mask.all()):  # without padding it changes nothing
         mistakes.append(("mha_mask_not_passed", model(use_mask=False)))
     return mistakes
+
+
+def dropout_models(reference, x, mask, seed: int) -> Variants:
+    """The reference's attention in train mode with its dropout on the context instead of the
+    probabilities (on the heads' context, or on the merged one), under ``seed``."""
+
+    def context():
+        heads = reference.num_attention_heads
+        q, k, v = (split_right(layer(x), heads)
+                   for layer in (reference.query, reference.key, reference.value))  # fmt: skip
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+        if mask is not None:
+            scores = scores + additive_attention_mask(mask, scores.dtype)
+        return scores.softmax(-1) @ v
+
+    def on_heads():
+        torch.manual_seed(seed)
+        return merge_right(reference.dropout(context()))
+
+    def on_merged():
+        torch.manual_seed(seed)
+        return reference.dropout(merge_right(context()))
+
+    return Variants([("mha_dropout_on_context", on_heads), ("mha_dropout_on_context", on_merged)])
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -296,3 +321,57 @@ def test_fully_padded_row_stays_finite(attention_cls):
               "negative number (check your e03/e04), never -inf"),
             inputs=_("batch=2, seq=4, hidden=8, heads=2; row 1 fully padded"),
         )
+
+
+def test_dropout_acts_on_the_attention_probabilities(attention_cls):
+    """in train mode dropout acts on the attention probabilities, with the reference's masks"""
+    config = small_config(hidden=12, heads=3, attention_probs_dropout_prob=0.3)
+    mine, reference = build(attention_cls, config, 8)
+    x, mask = randn((2, 5, 12), 9), torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    inputs = describe_case(config, x, mask) + "; " + _(
+        "attention_probs_dropout_prob=0.3; train mode, torch.manual_seed(11)"
+    )
+    with torch.no_grad():
+        evaluated = mine(x, mask)
+        mine.train()
+        reference.train()
+        torch.manual_seed(11)
+        got = expect_tensor(mine(x, mask), name="context", shape=(2, 5, 12), inputs=inputs)
+        torch.manual_seed(11)
+        want = reference(x, additive_attention_mask(mask, x.dtype))
+        if torch.allclose(got, evaluated):
+            fail(_("in train mode the output equals eval mode's: apply self.dropout to the "
+                   "attention probabilities when self.training"), inputs=inputs)  # fmt: skip
+        expect_close(got, want, name="context (train mode)", inputs=inputs, atol=ATOL,
+                     rtol=RTOL, mistakes=dropout_models(reference, x, mask, 11))  # fmt: skip
+
+
+def test_gradients_match_the_reference(attention_cls):
+    """gradients reach hidden_states and the query, key and value weights, as the reference's"""
+    config = small_config(hidden=12, heads=3)
+    mine, reference = build(attention_cls, config, 10)
+    x, mask = randn((2, 5, 12), 11), torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    loss_weights = randn((2, 5, 12), 12)
+    inputs = describe_case(config, x, mask) + "; " + _(
+        "loss = sum(context * fixed random weights)"
+    )
+    grads = []
+    for model, model_mask in ((mine, mask), (reference, additive_attention_mask(mask, x.dtype))):
+        leaf = x.clone().requires_grad_()
+        out = model(leaf, model_mask)
+        if model is mine:
+            out = expect_tensor(out, name="context", shape=(2, 5, 12), inputs=inputs)
+            if not out.requires_grad:
+                fail(_("the output is detached: no torch.no_grad(), .detach(), .item() or "
+                       "numpy in forward, or the attention cannot be trained"),
+                     inputs=inputs)  # fmt: skip
+        (out * loss_weights).sum().backward()
+        grads.append({"hidden_states": leaf.grad} | {
+            f"{name}.weight": getattr(model, name).weight.grad
+            for name in ("query", "key", "value")
+        })  # fmt: skip
+    for name, want in grads[1].items():
+        got = grads[0][name]
+        if got is None:
+            fail(_("no gradient reaches {name}").format(name=name), inputs=inputs)
+        expect_close(got, want, name=f"{name}.grad", inputs=inputs, atol=ATOL, rtol=RTOL)

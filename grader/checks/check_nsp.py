@@ -148,12 +148,13 @@ def test_truncation_lengths_on_drawn_pairs(mine, len_a, len_b, max_num_tokens, s
 def test_truncation_trims_front_and_back_alike(mine):
     """tokens are removed from the front and from the back about equally often, via rng"""
     seeds_used, length, keep = 200, 30, 10
-    fronts = 0
+    fronts = one_end_only = 0
     for seed in range(seeds_used):
         tokens_a = list(range(length))
         truncate(mine, tokens_a, [], keep, seed)
         check_truncation(list(range(length)), [], tokens_a, [], keep, seed)
         fronts += tokens_a[0]  # the number of tokens removed from the front
+        one_end_only += tokens_a[0] in (0, length - keep)
     removed = seeds_used * (length - keep)
     inputs = (
         _("{seeds_used} lists of {length} tokens, each trimmed to {keep} with random.Random(seed) "
@@ -183,6 +184,14 @@ def test_truncation_trims_front_and_back_alike(mine):
               "expected about half (off by {gap:.1f} standard deviations)").format(
                 fronts=fronts, removed=removed, share=fronts / removed, gap=gap
             ),
+            inputs=inputs,
+        )
+    # A coin per removed token: all 20 from one end happens once in 2^19 lists.
+    if one_end_only > seeds_used // 10:
+        fail(
+            _("in {one_end_only} of {seeds_used} lists all {n} removed tokens came from the same "
+              "end: toss the coin (rng.random() < 0.5) for every token removed, not once per "
+              "call").format(one_end_only=one_end_only, seeds_used=seeds_used, n=length - keep),
             inputs=inputs,
         )
     # Reproducible from the rng alone, whatever the state of the `random` module.
@@ -406,6 +415,56 @@ def test_half_the_pairs_are_random_and_from_other_documents(mine):
         )
 
 
+def test_random_next_is_uniform_over_documents_then_sentences(mine):
+    """a random B comes from a uniformly drawn other document, then a uniformly drawn sentence"""
+    sentences = [2, 1, 9, 3]  # A is document 1's only sentence, so every B is random
+    documents = make_corpus([[2] * n for n in sentences])
+    others = [d for d in range(len(documents)) if d != 1]
+    rng, calls = random.Random(9), 1800
+    rng_text = _("random.Random(9), shared by all calls")
+    counts = {}
+    for _unused in range(calls):
+        _unused, tokens_b, _label, inputs = call_pair(mine, documents, 1, 0, 64, rng, rng_text)
+        where = origin(tokens_b[0])[:2]
+        counts[where] = counts.get(where, 0) + 1
+    inputs = _("{inputs}; {calls} calls, documents of {sentences} sentences").format(
+        inputs=describe_call(documents, 1, 0, 64, rng_text), calls=calls, sentences=sentences
+    )
+    per_document = {d: sum(n for (doc, _s), n in counts.items() if doc == d) for d in others}
+    # Drawn from the other documents' sentences pooled together: shares follow their lengths.
+    pooled = sum(sentences[d] for d in others)
+    by_length = all(
+        binomial_gap(per_document[d], calls, sentences[d] / pooled) <= Z for d in others
+    )
+    for d in others:
+        got = per_document[d]
+        gap = binomial_gap(got, calls, 1 / len(others))
+        if gap > Z:
+            fail(
+                _("{share:.1%} of the random B's came from document {d} ({n} sentences); "
+                  "expected a third (off by {gap:.1f} standard deviations): draw the document "
+                  "uniformly among the other documents, whatever their sizes, then a sentence "
+                  "in it").format(share=got / calls, d=d, n=sentences[d], gap=gap),
+                inputs=inputs,
+                diagnosis="nsp_random_weighted_by_length" if by_length else None,
+            )
+    for d in others:
+        for s in range(sentences[d]):
+            got = counts.get((d, s), 0)
+            gap = binomial_gap(got, calls, 1 / (len(others) * sentences[d]))
+            if gap > Z:
+                fail(
+                    _("sentence {s} of document {d} ({n} sentences) was the random B {got} "
+                      "times in {calls}; expected about {want:.0f} (off by {gap:.1f} standard "
+                      "deviations): draw the sentence uniformly among all the document's "
+                      "sentences, the first and the last included").format(
+                        s=s, d=d, n=sentences[d], got=got, calls=calls,
+                        want=calls / (len(others) * sentences[d]), gap=gap,
+                    ),
+                    inputs=inputs,
+                )
+
+
 def test_last_sentence_gets_a_random_next(mine):
     """when A is the last sentence of its document, B is random (label 1)"""
     documents = random_corpus(3, docs=5, sentences=(1, 4), tokens=(1, 4))
@@ -554,6 +613,43 @@ def test_nsp_head_reads_the_pooled_output(mine, batch, seq, hidden, seed):
         rtol=RTOL,
         mistakes=mistakes,
     )
+
+
+def test_nsp_head_passes_gradients_to_the_pooled_output(mine):
+    """gradients of the NSP logits reach pooled_output and seq_relationship, as in the reference"""
+    config = nsp_config(6)
+    reference = randomize_parameters_(ReferenceNSPHead(config), 3)
+    head = mine.BertOnlyNSPHead(config)
+    load_weights(head, reference.state_dict(), name="BertOnlyNSPHead")
+    sequence_output = randn((3, 4, 6), 4)
+    pooled_mine = torch.tanh(randn((3, 6), 5)).requires_grad_()
+    pooled_reference = torch.tanh(randn((3, 6), 5)).requires_grad_()
+    weights = randn((3, 2), 6)
+    inputs = _("sequence_output (3, 4, 6), pooled_output (3, 6); loss = a weighted sum of "
+               "the logits")  # fmt: skip
+    logits = expect_tensor(head(sequence_output, pooled_mine), name="seq_relationship_logits",
+                           shape=(3, 2), inputs=inputs)  # fmt: skip
+    if not logits.requires_grad:
+        fail(
+            _("the NSP logits carry no gradient: do not run the head under torch.no_grad() or "
+              "detach them"),
+            inputs=inputs,
+        )
+    (logits * weights).sum().backward()
+    (reference(pooled_reference) * weights).sum().backward()
+    mine_parameters = dict(head.named_parameters())
+    grads = [("pooled_output", pooled_mine.grad, pooled_reference.grad)]
+    grads += [(name, mine_parameters[name].grad, parameter.grad)
+              for name, parameter in reference.named_parameters()]  # fmt: skip
+    for name, got, want in grads:
+        if got is None:
+            fail(
+                _("no gradient reaches {name}: NSP is what trains the pooler, so nothing "
+                  "between it and the logits may be detached").format(name=name),
+                inputs=inputs,
+            )
+        expect_close(got, want, name=_("the gradient of {name}").format(name=name),
+                     inputs=inputs, atol=ATOL, rtol=RTOL)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

@@ -312,6 +312,30 @@ def test_transformers_rule_on_other_module_names(groups_fn):
     )
 
 
+class _LookalikeModel(nn.Module):
+    """Names on either side of transformers' rule: what a shortcut ("norm" anywhere in the
+    name, a name that ends in "bias", case-sensitive "LayerNorm", every norm type) gets wrong."""
+
+    def __init__(self):
+        super().__init__()
+        self.relative_attention_bias = nn.Embedding(4, 2)  # "bias" in the name: not decayed
+        self.normalizer = nn.Linear(4, 4)  # "norm" inside a word: weight decayed, bias not
+        self.LayerNorm = nn.RMSNorm(4)  # not an nn.LayerNorm, but "layernorm" lower-cased
+        self.ln_2 = nn.RMSNorm(4)  # a norm type other than nn.LayerNorm, no rule name: decayed
+
+
+def test_names_close_to_the_rule(groups_fn):
+    """names near the rule: "bias", "LayerNorm" inside a name spare it; normalizer, ln_2 decay"""
+    torch.manual_seed(0)
+    compare_groups(
+        groups_fn,
+        _LookalikeModel(),
+        0.01,
+        _("a model with relative_attention_bias (Embedding), normalizer (Linear), LayerNorm "
+          "(an RMSNorm, not an nn.LayerNorm) and ln_2 (RMSNorm)"),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Schedule
 # ---------------------------------------------------------------------------------------------

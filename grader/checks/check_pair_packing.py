@@ -351,6 +351,27 @@ def test_uses_the_vocabulary_for_special_ids(pack_pair):
         raise mismatch(want, got, inputs, None, TOY, note)
 
 
+def test_pack_pair_leaves_its_input_alone(pack_pair):
+    """pack_pair leaves the token lists it is given unchanged, also when it truncates them"""
+    for tokens_a, tokens_b, max_length in (
+        (["the", "cat", "sat", "on", "the", "mat"], ["it", "was", "happy", "there"], 7),
+        (["the", "cat", "sat", "on", "the", "mat"], None, 5),
+        (["hello"], ["world"], None),
+    ):
+        given_a, given_b = list(tokens_a), None if tokens_b is None else list(tokens_b)
+        inputs = describe(tokens_a, tokens_b, max_length)
+        pack_pair(given_a, given_b, VOCAB, max_length=max_length)
+        if given_a != tokens_a or given_b != tokens_b:
+            fail(
+                _("pack_pair changed the token lists it was given (now tokens_a={given_a!r}, "
+                  "tokens_b={given_b!r}): truncate slices or copies, never the caller's lists "
+                  "(Google's _truncate_seq_pair pops from them in place)").format(
+                    given_a=given_a, given_b=given_b
+                ),
+                inputs=inputs,
+            )
+
+
 def test_max_length_too_small_for_the_special_tokens_raises(pack_pair):
     """raises ValueError when max_length cannot hold the special tokens"""
     for tokens_b, max_length in ((None, 1), (["sat"], 2), (["sat"], 0)):
@@ -509,6 +530,23 @@ def test_pad_batch_leaves_its_input_alone(pad_batch):
               "lists, encodings[i][key] + [pad] * n"),
             inputs=describe_batch(before, 0),
         )
+    got = pad_batch(encodings, 0)
+    if isinstance(got, dict):
+        for key in KEYS:
+            rows = got.get(key)
+            shared = next(
+                (i for i, row in enumerate(rows or []) if i < len(encodings)
+                 and row is encodings[i][key]), None
+            )  # fmt: skip
+            if shared is not None:
+                fail(
+                    _("row {row} of {key} is the encoding's own list, not a new one: a change to "
+                      "the padded batch would change the encodings too (build new lists, "
+                      "encodings[i][key] + [pad] * n, also when n is 0)").format(
+                        row=shared, key=key
+                    ),
+                    inputs=describe_batch(before, 0),
+                )
     got = pad_batch([], 0)
     if got != {key: [] for key in KEYS}:
         fail(_("pad_batch([]) should give three empty lists, got {got!r}").format(got=got),

@@ -130,3 +130,34 @@ def test_reads_only_the_cls_token(pooler_cls):
             ),
             inputs=inputs,
         )
+
+
+def test_train_mode_and_gradients(pooler_cls):
+    """in train mode too the output equals the reference (no dropout), and gradients flow back"""
+    mine, reference = build(pooler_cls, 8, 7)
+    mine.train()
+    h = randn((3, 4, 8), 8).requires_grad_()
+    inputs = describe(batch=3, seq=4, hidden=8) + "; " + _("train mode")
+    got = mine(h)
+    got = expect_tensor(got, name="pooled", shape=(3, 8), inputs=inputs,
+                        shape_names="(batch, hidden)")  # fmt: skip
+    with torch.no_grad():
+        want = reference.train()(h)
+    expect_close(got.detach(), want, name="pooled (train mode)", inputs=inputs, atol=ATOL,
+                 rtol=RTOL)  # fmt: skip
+    if not got.requires_grad:
+        fail(
+            _("the pooled output is detached from hidden_states and the dense layer: avoid "
+              ".detach() and torch.no_grad() in forward (NSP and classification train through "
+              "the pooler)"),
+            inputs=inputs,
+        )
+    got.sum().backward()
+    if h.grad is None or mine.dense.weight.grad is None:
+        fail(_("no gradient reaches hidden_states or dense.weight"), inputs=inputs)
+    if bool((h.grad[:, 1:] != 0).any()) or not bool((h.grad[:, 0] != 0).any()):
+        fail(
+            _("the gradient of the pooled output should reach position 0 of hidden_states "
+              "and no other position"),
+            inputs=inputs,
+        )

@@ -227,6 +227,49 @@ def test_zeroed_sublayers_make_the_identity(learner):
         )
 
 
+def test_gradient_flows_through_the_residual_stream(learner):
+    """the gradient with respect to the encoder's input equals the reference's (identity path)"""
+    config, seed, x, mask = fixed_case(layers=2)
+    mine, reference = build(learner.PreLNEncoder, ref.PreLNEncoder, config, seed)
+    weights = randn(tuple(x.shape), 15)
+    inputs = (describe_case(config, x, mask, layers=True) + "; "
+              + _("loss = sum(output * fixed random weights), gradient with respect to "
+                  "hidden_states"))  # fmt: skip
+    grads = []
+    for model, m in ((mine, mask), (reference, additive_attention_mask(mask, x.dtype))):
+        leaf = x.clone().requires_grad_()
+        out = expect_tensor(model(leaf, m), name="output", shape=tuple(x.shape), inputs=inputs)
+        if not out.requires_grad:
+            fail(_("the output is detached from hidden_states: no torch.no_grad(), .detach() "
+                   "or .item() in forward"), inputs=inputs)  # fmt: skip
+        (out * weights).sum().backward()
+        grads.append(torch.zeros_like(x) if leaf.grad is None else leaf.grad)
+    expect_close(grads[0], grads[1], name="d loss / d hidden_states", inputs=inputs, atol=ATOL,
+                 rtol=RTOL)  # fmt: skip
+
+
+def test_encoder_with_zeroed_sublayers_is_its_final_layer_norm(learner):
+    """with every output projection zeroed, the encoder is its final LayerNorm (eps matters)"""
+    config, seed, x, mask = fixed_case(layers=2)
+    config = BertConfig(**{**config.__dict__, "layer_norm_eps": 1e-3})
+    mine, reference = build(learner.PreLNEncoder, ref.PreLNEncoder, config, seed)
+    for model in (mine, reference):
+        with torch.no_grad():
+            for layer in model.layer:
+                for dense in (layer.attention.output.dense, layer.output.dense):
+                    dense.weight.zero_()
+                    dense.bias.zero_()
+    tiny = x * 0.01
+    inputs = (describe_case(config, tiny, mask, layers=True) + "; "
+              + _("every attention.output.dense and output.dense zeroed; hidden_states of size "
+                  "~0.01, so the LayerNorm's eps matters"))  # fmt: skip
+    with torch.no_grad():
+        got = mine(tiny, mask)
+        want = reference(tiny, additive_attention_mask(mask, x.dtype))
+    got = expect_tensor(got, name="output", shape=tuple(x.shape), inputs=inputs)
+    expect_close(got, want, name="output", inputs=inputs, atol=ATOL, rtol=RTOL)
+
+
 def test_encoder_output_is_a_layer_norm_output(learner):
     """the encoder ends with its final LayerNorm (weight 1, bias 0: outputs have mean 0, var 1)"""
     config, seed, x, mask = fixed_case(layers=2)

@@ -18,12 +18,15 @@ from grader.checks.head_checks import (
     encoder_batches,
     expect_hf_layers,
     expect_loss_tensor,
+    expect_stable_loss,
     head_configs,
+    large_logits,
     load_head_from,
     no_shrinking,
     reference_qa_loss,
     scramble,
     small_config,
+    unstable_cross_entropies,
 )
 from grader.checks.kit import expect_close, expect_tensor, fail
 from grader.checks.strategies import make_generator, seeds
@@ -338,3 +341,23 @@ def test_gradients_flow_to_both_logits(loss_fn):
         expect_close(
             a.grad, b.grad, name=f"d loss / d {name}", inputs=case.describe(), atol=1e-6, rtol=1e-4
         )
+
+
+def test_loss_on_large_logits(loss_fn):
+    """large logits, confidently wrong: the loss stays finite and equals the reference"""
+    start_logits, end_logits = large_logits((2, 4, 7), seed=19).unbind(0)
+    # the positions the model rules out most; the last row's end lies past the input
+    starts, ends = start_logits.argmin(-1), end_logits.argmin(-1)
+    ends[-1] = 7
+    case = SpanCase(start_logits, end_logits, starts, ends)
+    inputs = case.describe() + "; " + _("logits of size up to {largest:.0f}").format(
+        largest=float(torch.stack([start_logits, end_logits]).abs().max()))
+    got = call_loss(loss_fn, case)
+
+    def unstable():
+        pairs = zip(unstable_cross_entropies(start_logits, starts.clamp(0, 7), 7),
+                    unstable_cross_entropies(end_logits, ends.clamp(0, 7), 7), strict=True)
+        return closest(got, [(s + e) / 2 for s, e in pairs])  # fmt: skip
+
+    want = reference_qa_loss(start_logits, end_logits, starts, ends)
+    expect_stable_loss(got, want, inputs=inputs, mistakes={"qa_unstable_manual_loss": unstable})

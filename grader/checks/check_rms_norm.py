@@ -204,7 +204,7 @@ def test_unit_root_mean_square(norm_cls, shape, seed):
 
 def test_gradients_flow_and_input_is_kept(norm_cls):
     """leaves x unchanged and lets gradients reach x and weight"""
-    mine, _unused = build(norm_cls, 5, 1e-6, 5)
+    mine, reference = build(norm_cls, 5, 1e-6, 5)
     x = randn((2, 5), 6).requires_grad_()
     before = x.detach().clone()
     got = expect_tensor(mine(x), name="output", shape=(2, 5), inputs=_("x of shape (2, 5)"))
@@ -212,6 +212,18 @@ def test_gradients_flow_and_input_is_kept(norm_cls):
         fail(_("x was changed in place: compute into new tensors instead"))
     if not got.requires_grad:
         fail(_("the output is detached: avoid .detach(), .item() or numpy in the maths"))
-    got.sum().backward()
+    weights = randn((2, 5), 7)  # loss = sum(output · fixed random weights)
+    (got * weights).sum().backward()
     if mine.weight.grad is None:
         fail(_("no gradient reaches weight: multiply by self.weight (the gain) in forward"))
+    if x.grad is None:
+        fail(_("no gradient reaches x: the input is detached (.detach(), torch.no_grad() or "
+               "numpy in forward)"), inputs=_("x of shape (2, 5)"))  # fmt: skip
+    leaf = x.detach().clone().requires_grad_()
+    (reference(leaf) * weights).sum().backward()
+    inputs = _("x of shape (2, 5); loss = sum(output · fixed random weights)")
+    for name, got_grad, want in (("x.grad", x.grad, leaf.grad),
+                                 ("weight.grad", mine.weight.grad, reference.weight.grad)):
+        # A detached statistic (mean_square.detach()) still lets a gradient reach x, a wrong
+        # one: the normalisation itself depends on x.
+        expect_close(got_grad, want, name=name, inputs=inputs, atol=1e-5, rtol=1e-4)

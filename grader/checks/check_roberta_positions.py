@@ -178,8 +178,15 @@ def test_position_ids_on_right_and_left_padding(learner):
     compare_position_ids(learner, fixed_ids(1), 1)
 
 
+def middle_padded_ids(padding_idx: int) -> torch.Tensor:
+    """Padding inside the text too: [a, pad, b, c, pad, d], [pad, a, pad, pad, b, pad]."""
+    real = torch.tensor([[1, 0, 1, 1, 0, 1], [0, 1, 0, 0, 1, 0]])
+    return ids_with_padding(real, padding_idx, padding_idx + 8, 4)
+
+
 @given(case=id_cases())
 @example(case=(fixed_ids(0), 0))
+@example(case=(middle_padded_ids(2), 2))
 def test_position_ids_match_the_reference(learner, case):
     """position ids equal the reference's for any padding_idx and any padding layout"""
     compare_position_ids(learner, *case)
@@ -291,6 +298,25 @@ def test_embeddings_load_reference_weights_and_return_batch_seq_hidden(learner):
 def test_embeddings_match_the_reference(learner, case):
     """embeddings equal the reference RobertaEmbeddings' (same weights, eval mode), pads included"""
     compare_embeddings(learner, *case)
+
+
+def test_train_mode_dropout_matches_the_reference(learner):
+    """in train mode dropout falls on the LayerNorm's output, with the reference's masks"""
+    config, seed, input_ids, _unused = fixed_embedding_case()
+    config = BertConfig(**{**config.__dict__, "hidden_dropout_prob": 0.3})
+    mine, reference = build(learner, config, seed)
+    mine.train()
+    reference.train()
+    inputs = _("{ids}; hidden_dropout_prob=0.3; train mode, torch.manual_seed(5)").format(
+        ids=describe_ids(input_ids, 1)
+    )
+    with torch.no_grad():
+        torch.manual_seed(5)
+        got = mine(input_ids)
+        torch.manual_seed(5)
+        want = reference(input_ids)
+    got = expect_tensor(got, name="embeddings", shape=(3, 6, 8), inputs=inputs)
+    expect_close(got, want, name="embeddings (train mode)", inputs=inputs, atol=ATOL, rtol=RTOL)
 
 
 def test_gradients_reach_the_embedding_tables(learner):

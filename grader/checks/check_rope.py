@@ -225,6 +225,16 @@ def test_rotate_half(rope):
     expect_close(
         got, rotate_half(x), name="rotate_half(x)", inputs=inputs, atol=0, rtol=0, mistakes=mistakes
     )
+    x = torch.arange(1.0, 13.0).reshape(2, 6)  # (..., head_dim): any number of leading dims
+    inputs = "x = [[1, ..., 6], [7, ..., 12]], shape (2, 6)"
+    try:
+        got = rope.rotate_half(x)
+    except IndexError as err:
+        fail(_("rotate_half raised on an input of shape (2, 6): {err}. It takes (..., head_dim): "
+               "split the last dimension (x.chunk(2, dim=-1)), whatever the dimensions before "
+               "it").format(err=err), inputs=inputs)  # fmt: skip
+    got = expect_tensor(got, name="rotate_half(x)", shape=(2, 6), inputs=inputs)
+    expect_close(got, rotate_half(x), name="rotate_half(x)", inputs=inputs, atol=0, rtol=0)
 
 
 @given(case=cases())
@@ -472,3 +482,32 @@ def test_scores_depend_only_on_the_offset(rope, seed, m, n, shift):
             ),
             inputs=_("head_dim=16, one query and one key, shift {shift}").format(shift=shift),
         )
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_stays_half(rope, dtype):
+    """float16 and bfloat16 stay in that dtype through the rotation and rope_attention"""
+    case = fixed_case(6, masked=True)
+    name = str(dtype).removeprefix("torch.")
+    q, k, v = case.q.to(dtype), case.k.to(dtype), case.v.to(dtype)
+    cos, sin = reference_tables(case)
+    inputs = case.describe() + "; " + _("q, k, v, cos and sin in {name}").format(name=name)
+    step = torch.finfo(dtype).eps
+    rotated = call_pair(rope.apply_rotary_pos_emb, q, k, cos.to(dtype), sin.to(dtype),
+                        name="apply_rotary_pos_emb", inputs=inputs)  # fmt: skip
+    want = apply_rotary_pos_emb(case.q, case.k, cos, sin)
+    for got, exact, what in zip(rotated, want, ("q_rotated", "k_rotated"), strict=True):
+        got = expect_tensor(got, name=what, shape=tuple(q.shape), dtype=dtype, inputs=inputs)
+        expect_close(got.float(), exact, name=what, inputs=inputs, atol=4 * step, rtol=4 * step)
+    try:
+        result = call_pair(rope.rope_attention, q, k, v, case.position_ids, case.mask, case.base,
+                           name="rope_attention", inputs=inputs)  # fmt: skip
+    except RuntimeError as err:
+        fail(_("with {name} query, key and value rope_attention raised: {err}. Build cos and "
+               "sin in the query's dtype: rope_cos_sin(position_ids, inv_freq, "
+               "query.dtype)").format(name=name, err=err), inputs=inputs)  # fmt: skip
+    additive = additive_attention_mask(case.mask, torch.float32)
+    want = scaled_dot_product_attention(*want, case.v, additive)
+    for got, exact, what in zip(result, want, ("context", "probs"), strict=True):
+        got = expect_tensor(got, name=what, shape=tuple(exact.shape), dtype=dtype, inputs=inputs)
+        expect_close(got.float(), exact, name=what, inputs=inputs, atol=8 * step, rtol=8 * step)

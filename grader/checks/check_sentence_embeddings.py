@@ -117,7 +117,20 @@ def pooling_cases(draw):
 def test_mean_pooling_matches_the_reference(mine, case):
     """mean_pooling averages the real tokens only, dividing by their number"""
     hidden, mask, scale = case
+    given_hidden, given_mask = hidden.clone(), mask.clone()
     got = mine.mean_pooling(hidden, mask)
+    for name, tensor, kept in (
+        ("last_hidden_state", hidden, given_hidden),
+        ("attention_mask", mask, given_mask),
+    ):
+        if not torch.equal(tensor, kept):
+            fail(
+                _("mean_pooling changed its {name} argument in place (e.g. with mul_ or "
+                  "masked_fill_): the caller's tensors must come back as they were").format(
+                    name=name
+                ),
+                inputs=describe_pooling(kept, given_mask, scale),
+            )
     has_tokens = mask.bool().any(dim=-1)  # fully padded rows: only "finite" is required
     expect_close(
         got,
@@ -129,6 +142,17 @@ def test_mean_pooling_matches_the_reference(mine, case):
         where=has_tokens,
         mistakes=pooling_mistakes(hidden, mask),
     )
+
+
+def test_mean_pooling_keeps_the_dtype(mine):
+    """mean_pooling returns the dtype of last_hidden_state (float64 here), at that precision"""
+    hidden = randn((2, 4, 3), 2).double() / 3  # not representable in float32
+    mask = torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0]])
+    inputs = describe_pooling(hidden, mask) + "; float64"
+    got = expect_tensor(mine.mean_pooling(hidden, mask), name="pooled", shape=(2, 3),
+                        dtype=torch.float64, inputs=inputs)  # fmt: skip
+    expect_close(got, reference_mean_pooling(hidden, mask), name="pooled", inputs=inputs,
+                 atol=1e-12, rtol=1e-12)  # fmt: skip
 
 
 def test_mean_pooling_of_a_fully_padded_row_is_finite(mine):

@@ -21,12 +21,15 @@ from grader.checks.head_checks import (
     encoder_batches,
     expect_hf_layers,
     expect_loss_tensor,
+    expect_stable_loss,
     head_configs,
+    large_logits,
     load_head_from,
     no_shrinking,
     reference_sequence_loss,
     scramble,
     small_config,
+    unstable_cross_entropies,
 )
 from grader.checks.kit import expect_close, expect_tensor, fail
 from grader.checks.strategies import make_generator, seeds
@@ -366,3 +369,23 @@ def test_gradients_flow_to_the_logits(loss_fn, kind):
         atol=1e-6,
         rtol=1e-4,
     )
+
+
+@pytest.mark.parametrize("kind", ["single", "multi"])
+def test_loss_on_large_logits(loss_fn, kind):
+    """large logits, confidently wrong: the loss stays finite and equals the reference"""
+    logits = large_logits((6, 5), seed=13)
+    if kind == "single":
+        labels = logits.argmin(-1)  # the class the model rules out most
+        unstable = {"seqcls_unstable_manual_loss": lambda: closest(
+            got, unstable_cross_entropies(logits, labels, ignore_index=-100))}
+    else:
+        labels = (logits < 0).float()  # every label the opposite of the prediction
+        unstable = {"seqcls_unstable_manual_loss": lambda: F.binary_cross_entropy(
+            torch.sigmoid(logits), labels)}
+    case = LossCase(logits, labels, 5, None)
+    inputs = case.describe() + "; " + _("logits of size up to {largest:.0f}").format(
+        largest=float(logits.abs().max()))
+    got = loss_fn(logits, labels, 5, None)
+    want = reference_sequence_loss(logits, labels, 5, None)
+    expect_stable_loss(got, want, inputs=inputs, mistakes=unstable)

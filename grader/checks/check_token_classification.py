@@ -15,17 +15,21 @@ from grader.checks.head_checks import (
     IGNORE_INDEX,
     EncoderBatch,
     check_dropout_rule,
+    closest,
     construct,
     describe_config,
     encoder_batches,
     expect_hf_layers,
     expect_loss_tensor,
+    expect_stable_loss,
     head_configs,
+    large_logits,
     load_head_from,
     no_shrinking,
     reference_token_loss,
     scramble,
     small_config,
+    unstable_cross_entropies,
 )
 from grader.checks.kit import expect_close, expect_tensor, fail
 from grader.checks.strategies import make_generator, seeds
@@ -288,3 +292,20 @@ def test_gradients_flow_and_skip_ignored_positions(loss_fn):
         atol=1e-6,
         rtol=1e-4,
     )
+
+
+def test_loss_on_large_logits(loss_fn):
+    """large logits, confidently wrong: the loss stays finite and equals the reference"""
+    logits = large_logits((2, 6, 4), seed=17)
+    labels = logits.argmin(-1)  # the tag the model rules out most
+    labels[:, 0] = IGNORE_INDEX
+    labels[1, 4:] = IGNORE_INDEX
+    case = TagCase(logits, labels)
+    inputs = case.describe() + "; " + _("logits of size up to {largest:.0f}").format(
+        largest=float(logits.abs().max()))
+    got = loss_fn(logits, labels)
+    flat_logits, flat_labels = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
+    mistakes = {"tokcls_unstable_manual_loss": lambda: closest(
+        got, unstable_cross_entropies(flat_logits, flat_labels, IGNORE_INDEX))}
+    expect_stable_loss(got, reference_token_loss(logits, labels), inputs=inputs,
+                       mistakes=mistakes)  # fmt: skip

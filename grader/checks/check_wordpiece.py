@@ -41,6 +41,7 @@ WORDS = [
     "a" * 100,
     "a" * 101,
     "ab" * 60,
+    "\u043f\u0440\u0438\u0432\u0435\u0442" * 10,  # 60 characters, 120 UTF-8 bytes: count characters
     "x",
     "",
 ]
@@ -56,11 +57,12 @@ TEXTS = [
     "a" * 101 + " short " + "b" * 100,
     "",
 ]
-# A toy vocabulary where every rule shows (ids are irrelevant to WordPiece).
+# A toy vocabulary where every rule shows. Ids are irrelevant to WordPiece, and "unaff" has
+# id 0, so that testing a piece with `if vocab.get(piece):` instead of `piece in vocab` shows.
 TOY_TOKENS = [
+    "unaff",
     "[UNK]",
     "un",
-    "unaff",
     "##aff",
     "##able",
     "##a",
@@ -408,3 +410,21 @@ def test_tokenize_matches_the_reference_on_fixed_texts(learner, tokenize):
 def test_tokenize_matches_the_reference_on_drawn_text(learner, tokenize, text):
     """tokenize matches the reference on drawn text mixing scripts, emoji and punctuation"""
     compare_tokenize(learner, tokenize, text)
+
+
+def test_tokenize_lower_cases_by_default(tokenize):
+    """tokenize called without do_lower_case acts as with do_lower_case=True (the default)"""
+    text = "Hello World, CAFÉ!"
+    inputs = _("text={text!r}, vocab=the real vocabulary, do_lower_case not given").format(
+        text=text
+    )
+    got = check_list(tokenize(text, VOCAB), "tokenize", inputs)
+    want = check_list(tokenize(text, VOCAB, do_lower_case=True), "tokenize", inputs)
+    if got != want:
+        fail(
+            _("called without do_lower_case, tokenize should act as with do_lower_case=True "
+              "(the signature's default): expected {want!r}, got {got!r}").format(
+                want=want, got=got
+            ),
+            inputs=inputs,
+        )

@@ -17,7 +17,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from grader.checks.kit import fail
+from grader.checks.kit import expect_close, fail
 from grader.checks.strategies import make_generator
 from grader.i18n import _
 from reference import (
@@ -293,3 +293,45 @@ def expect_loss_tensor(loss, *, inputs: str) -> Tensor:
         fail(_("the loss should be a float tensor, got {dtype}").format(dtype=loss.dtype),
              inputs=inputs)  # fmt: skip
     return loss
+
+
+# ---------------------------------------------------------------------------------------------
+# Large logits: a loss written by hand from probabilities overflows or underflows
+# ---------------------------------------------------------------------------------------------
+
+LARGE = 60.0  # logits ~ N(0, 60²): exp(x) overflows float32 past 88, softmax underflows past ~104
+
+
+def large_logits(shape: tuple[int, ...], seed: int) -> Tensor:
+    """Logits of a confident model, in the hundreds; the checks pair them with wrong labels."""
+    return torch.randn(shape, generator=make_generator(seed)) * LARGE
+
+
+def unstable_cross_entropies(logits: Tensor, labels: Tensor, ignore_index: int) -> list[Tensor]:
+    """Cross-entropy of (N, C) logits and (N,) labels written by hand, unstably: the log of
+    softmax, and log(sum(exp(x))) without subtracting the max. Mean over labels kept."""
+    keep = labels != ignore_index
+    index = labels.clamp(0, logits.shape[-1] - 1)[:, None]
+    per_token = (
+        -torch.log(torch.softmax(logits, -1)).gather(-1, index).squeeze(-1),
+        logits.exp().sum(-1).log() - logits.gather(-1, index).squeeze(-1),
+    )
+    return [torch.where(keep, loss, 0.0).sum() / keep.sum() for loss in per_token]
+
+
+def expect_stable_loss(got, want: Tensor, *, inputs: str, mistakes: dict) -> None:
+    """The loss on large logits: finite where the reference is, and equal to it."""
+    got = expect_loss_tensor(got, inputs=inputs)
+    diagnosis = next(iter(mistakes), None)
+    if bool(torch.isfinite(want)) and not bool(torch.isfinite(got.detach())):
+        fail(
+            _("the loss is {got} on large logits where the reference gives {want:.6g}: exp() of "
+              "a large logit overflows, and softmax or sigmoid round to exactly 0 or 1 before "
+              "the log. Pass the raw logits to F.cross_entropy or "
+              "F.binary_cross_entropy_with_logits (the log-sum-exp trick)").format(
+                got=float(got), want=float(want)
+            ),
+            inputs=inputs,
+            diagnosis=diagnosis,
+        )
+    expect_close(got, want, name="loss", inputs=inputs, atol=1e-5, rtol=1e-4, mistakes=mistakes)

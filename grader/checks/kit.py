@@ -118,14 +118,24 @@ def diagnose(
     mistakes: Mapping[str, Callable[[], Tensor]] | None,
     atol: float,
     rtol: float = 0.0,
+    want: Tensor | None = None,
+    want_tolerance: tuple[float, float] | None = None,
 ) -> str | None:
-    """The first known mistake whose output the learner's output matches, if any."""
+    """The first known mistake whose output the learner's output matches, if any. A mistake
+    whose output equals ``want`` (the reference's) on this input, within ``want_tolerance``
+    (the check's own atol, rtol; default ``atol, rtol``), explains nothing here: it is passed
+    over, so an unrelated error is never given its name."""
+    same_atol, same_rtol = want_tolerance or (atol, rtol)
     for mistake_id, make_output in (mistakes or {}).items():
         try:
             wrong = make_output()
         except Exception:  # a mistake model that cannot run on this input says nothing
             continue
-        if isinstance(wrong, Tensor) and _is_close(got.detach(), wrong.detach(), atol, rtol):
+        if not isinstance(wrong, Tensor) or (
+            want is not None and _is_close(want.detach(), wrong.detach(), same_atol, same_rtol)
+        ):
+            continue
+        if _is_close(got.detach(), wrong.detach(), atol, rtol):
             return mistake_id
     return None
 
@@ -203,7 +213,7 @@ def expect_close(
             _("{name} contains NaN (first at index {index}) where the reference is finite")
             .format(name=name, index=index),
             inputs=inputs,
-            diagnosis=diagnose(got, mistakes, atol, rtol),
+            diagnosis=diagnose(got, mistakes, atol, rtol, want=want),
         )
     error = (got_d - want_d).abs() - rtol * want_d.abs()
     error = torch.nan_to_num(error, nan=0.0, posinf=math.inf)
@@ -228,7 +238,8 @@ def expect_close(
         inputs=inputs,
         expected=f"{label} = {expected}",
         got=got_values,
-        diagnosis=diagnose(got, mistakes, atol=max(atol, 1e-4), rtol=max(rtol, 1e-4)),
+        diagnosis=diagnose(got, mistakes, atol=max(atol, 1e-4), rtol=max(rtol, 1e-4),
+                           want=want, want_tolerance=(atol, rtol)),
         grid=error_grid(got_d, want_d, index, name=name, where=where, axes=axes),
     )
 

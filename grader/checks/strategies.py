@@ -288,8 +288,9 @@ _TEXT_CHARS = (
     st.sampled_from("\t\n\r\x0b\x0c\u00a0\u1680\u2003\u2009\u202f\u205f\u2028\u2029\u3000"),
 )
 # Combining marks and compatibility ideographs change under NFC, so they are only drawn for
-# uncased text, where NFD follows anyway (cased text is never normalised).
-_UNCASED_ONLY_CHARS = st.sampled_from("\u0300\u0301\u0308\u0327\u20dd\ufe0f\u3099豈丽")
+# uncased text, where NFD follows anyway (cased text is never normalised). The ideographs are
+# written as escapes: typed literally, an editor's NFC turns them into the unified ones.
+_UNCASED_ONLY_CHARS = st.sampled_from("\u0300\u0301\u0308\u0327\u20dd\ufe0f\u3099\uf900\U0002f800")
 
 
 @st.composite
